@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The org.bluez.Agent1 object: sender check, the nine methods, the table of pending requests.
+ * The only place where D-Bus errors are made. */
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "bluez.h"
+#include "chain.h"
+#include "config.h"
+#include "device-cache.h"
+
+#define AGENT_OBJECT_PATH "/org/pairgate/agent"
+#define AGENT_INTERFACE "org.bluez.Agent1"
+
+typedef struct Agent Agent;
+
+typedef struct AgentCallbacks {
+        void (*released)(Agent *a, void *userdata); /* bluetoothd sent Release() */
+} AgentCallbacks;
+
+int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, DeviceCache *cache,
+              const AgentCallbacks *cb, void *userdata);
+/* Answers every pending call (Canceled) and removes the object. */
+Agent *agent_free(Agent *a);
+/* The config and policies new requests use (requests already pending keep theirs). */
+void agent_set_config(Agent *a, const Config *c, PolicySet *policies);
+/* Answer every pending request with Canceled and audit it with reason. */
+void agent_cancel_all(Agent *a, const char *reason);
+unsigned agent_n_pending(const Agent *a);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The policies instantiated for one configuration (PolicySet) and the evaluation of one route
+ * (ChainRun): ordered, first allow/deny decides, undecided or no route means rejected. */
+
+#include "config.h"
+#include "policy.h"
+
+typedef struct PolicySet PolicySet;
+
+/* Instantiate every policy that the config names in a route. */
+int policy_set_new(PolicySet **ret, const Config *c, const PolicyEnv *env, char **ret_error);
+/* An empty set, and adding an instantiated policy to it (takes ownership of p and p->data): for
+ * tests that drive the chain with scripted policies. */
+PolicySet *policy_set_new_empty(void);
+void policy_set_put(PolicySet *s, Policy *p);
+PolicySet *policy_set_ref(PolicySet *s);
+PolicySet *policy_set_unref(PolicySet *s);
+Policy *policy_set_get(PolicySet *s, const char *name);
+
+typedef enum ChainResult {
+        CHAIN_ALLOW,
+        CHAIN_DENY,       /* a policy denied, nobody decided, or there is no route */
+        CHAIN_ERROR,      /* a policy failed: rejected, audited as an error */
+} ChainResult;
+
+typedef struct ChainOutcome {
+        ChainResult result;
+        char policy[32]; /* the deciding policy; empty when none decided */
+        char reason[160];
+        bool has_passkey;
+        uint32_t passkey;
+        char pin[17];
+} ChainOutcome;
+
+typedef struct ChainRun ChainRun;
+typedef void (*chain_done_t)(const ChainOutcome *o, void *userdata);
+
+/* Start evaluating route (NULL: no route) for q. q must stay valid until done or cancel.
+ * Returns <0 on allocation failure; 1 when finished at once (*ret_outcome filled, *ret NULL);
+ * 0 when pending: done() is called exactly once later, unless chain_run_cancel() comes first.
+ * Notification methods (DisplayPasskey, DisplayPinCode) that no policy refuses are acknowledged
+ * (CHAIN_ALLOW): bluetoothd does not wait for a decision on them. */
+int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, const PairingQuery *q,
+                    chain_done_t done, void *userdata, ChainOutcome *ret_outcome);
+/* Cancel a pending run: the running policy is cancelled, done() never fires. Frees the run. */
+void chain_run_cancel(ChainRun *run);
+/* Tell every policy of the route that the request ended (presenters stop). */
+void chain_request_ended(PolicySet *s, const char *const *route, uint64_t request_id);
+
+bool agent_method_is_notification(AgentMethod m);

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The configuration file (libconfig syntax) parsed into an immutable Config.
+ * Errors carry "file:line: message". */
+
+#include <libconfig.h>
+#include <stdbool.h>
+
+#include "agent-types.h"
+
+#define CONFIG_DEFAULT_PATH PAIRGATE_SYSCONFDIR "/pairgate/pairgate.conf"
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC 25
+#define CONFIG_DEFAULT_MAX_PENDING 8
+
+typedef struct Config {
+        char *path;                          /* file it was read from, or a label for strings */
+        Capability capability;
+        unsigned request_timeout_sec;        /* 1..600 */
+        unsigned max_pending;                /* 1..64 */
+        char **routes[_AGENT_METHOD_MAX];    /* NULL: no route; else NULL-terminated (maybe empty) */
+        config_t cfg;                        /* the parsed tree: policy sections are read from it */
+} Config;
+
+/* Parse and validate (top-level keys, routes, policy names and every policy section through the
+ * policy registry). On error returns <0 and, if ret_error, a "file:line: message" string. */
+int config_load_file(const char *path, Config **ret, char **ret_error);
+int config_load_string(const char *text, const char *label, Config **ret, char **ret_error);
+Config *config_free(Config *c);
+
+/* NULL when the method has no route; otherwise a NULL-terminated list (possibly empty). */
+const char *const *config_route(const Config *c, AgentMethod m);
+/* The policy's section ("allowlist = { ... }"), or NULL when absent. */
+const config_setting_t *config_policy_section(const Config *c, const char *policy);
+bool config_route_uses(const Config *c, const char *policy);

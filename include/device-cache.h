@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Device facts kept from org.bluez's ObjectManager (GetManagedObjects, InterfacesAdded/Removed)
+ * and PropertiesChanged, so a request never blocks on a lookup. Only signals from the current
+ * owner of org.bluez are believed. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+typedef struct Device {
+        char *path;
+        char *adapter;
+        char *address;
+        char *address_type;
+        char *name;
+        char *alias;
+        uint32_t device_class;
+        bool has_class;
+        bool paired, trusted, connected;
+} Device;
+
+typedef struct DeviceCache DeviceCache;
+/* Called after a device's properties changed (or it was removed: removed == true). */
+typedef void (*device_changed_t)(const Device *d, bool removed, void *userdata);
+
+int device_cache_new(DeviceCache **ret, sd_bus *bus);
+DeviceCache *device_cache_free(DeviceCache *c);
+/* org.bluez has a (new) owner: forget everything, load GetManagedObjects from it. */
+int device_cache_reset(DeviceCache *c, const char *owner);
+/* org.bluez is gone. */
+void device_cache_clear(DeviceCache *c);
+const Device *device_cache_get(DeviceCache *c, const char *path);
+unsigned device_cache_size(DeviceCache *c);
+void device_cache_set_changed_cb(DeviceCache *c, device_changed_t cb, void *userdata);

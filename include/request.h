@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* One pending Agent1 call: the held message, the timer, the policy chain, and exactly one answer
+ * on every path (decision, timeout, cancel, BlueZ gone, shutdown, and freeing as a safety net).
+ * The D-Bus reply itself is produced by the owner's reply function (agent.c): request.c makes no
+ * D-Bus errors. Every finished request writes one audit record. */
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "chain.h"
+#include "policy.h"
+
+typedef enum RequestResult {
+        REQUEST_ALLOW,
+        REQUEST_DENY,
+        REQUEST_TIMEOUT,
+        REQUEST_CANCELED,
+        REQUEST_ERROR,
+} RequestResult;
+
+typedef struct RequestOutcome {
+        RequestResult result;
+        AgentMethod method;
+        const char *policy; /* NULL when none decided */
+        const char *reason;
+        bool has_passkey;
+        uint32_t passkey;
+        const char *pin; /* RequestPinCode allow only; never logged */
+} RequestOutcome;
+
+typedef struct Request Request;
+
+/* Send the answer for m (m may expect no reply). Called at most once per request. */
+typedef void (*request_reply_t)(sd_bus_message *m, const RequestOutcome *o);
+/* The request has answered and written its record: the owner unlinks and frees it. */
+typedef void (*request_finished_t)(Request *r, void *userdata);
+
+typedef struct RequestParams {
+        uint64_t id;
+        sd_event *event;
+        sd_bus_message *message;     /* the held call (ref taken) */
+        const PairingQuery *query;   /* deep-copied */
+        PolicySet *policies;         /* ref taken */
+        const char *const *route;    /* copied; NULL: no route */
+        uint64_t timeout_usec;
+        request_reply_t reply;
+        request_finished_t finished;
+        void *userdata;
+} RequestParams;
+
+int request_new(Request **ret, const RequestParams *p);
+/* Run the chain. May finish (and call finished()) before returning. */
+void request_start(Request *r);
+/* Cancel()/Release()/org.bluez gone/shutdown: answer Canceled, audit "canceled" with reason. */
+void request_cancel(Request *r, const char *reason);
+/* Frees; a request still holding its call answers it first (Canceled) and audits it. */
+Request *request_free(Request *r);
+
+uint64_t request_id(const Request *r);
+const PairingQuery *request_query(const Request *r);

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+
+#include <glib.h>
+
+#include "audit.h"
+#include "chain.h"
+#include "macro.h"
+
+struct PolicySet {
+        unsigned n_ref;
+        GHashTable *policies; /* name -> Policy* */
+};
+
+struct ChainRun {
+        PolicySet *set;
+        char **route;
+        const PairingQuery *query;
+        guint next;            /* index of the next policy to ask */
+        PolicyCall *call;      /* the pending policy call, if any */
+        const PolicyOps *call_ops;
+        chain_done_t done;
+        void *userdata;
+};
+
+static void policy_destroy(void *p) {
+        Policy *policy = p;
+
+        if (policy->ops->done)
+                policy->ops->done(policy);
+        g_free(policy->data);
+        g_free(policy);
+}
+
+PolicySet *policy_set_ref(PolicySet *s) {
+        if (s)
+                s->n_ref++;
+        return s;
+}
+
+PolicySet *policy_set_unref(PolicySet *s) {
+        if (!s || --s->n_ref > 0)
+                return NULL;
+        g_hash_table_unref(s->policies);
+        g_free(s);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(PolicySet *, policy_set_unref);
+
+PolicySet *policy_set_new_empty(void) {
+        PolicySet *s = g_new0(PolicySet, 1);
+
+        s->n_ref = 1;
+        s->policies = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, policy_destroy);
+        return s;
+}
+
+void policy_set_put(PolicySet *s, Policy *p) {
+        g_hash_table_replace(s->policies, (char *) p->ops->name, p);
+}
+
+int policy_set_new(PolicySet **ret, const Config *c, const PolicyEnv *env, char **ret_error) {
+        _cleanup_(policy_set_unrefp) PolicySet *s = policy_set_new_empty();
+
+        for (const char *const *n = policy_names(); *n; n++) {
+                const PolicyOps *ops = policy_lookup(*n);
+                Policy *p;
+                int r;
+
+                if (!config_route_uses(c, *n))
+                        continue;
+                p = g_new0(Policy, 1);
+                p->ops = ops;
+                p->data = g_malloc0(ops->size ? ops->size : 1);
+                r = ops->init(p, config_policy_section(c, *n), env, ret_error);
+                if (r < 0) {
+                        g_free(p->data);
+                        g_free(p);
+                        return r;
+                }
+                policy_set_put(s, p);
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Policy *policy_set_get(PolicySet *s, const char *name) {
+        return s ? g_hash_table_lookup(s->policies, name) : NULL;
+}
+
+bool agent_method_is_notification(AgentMethod m) {
+        return m == AGENT_METHOD_DISPLAY_PASSKEY || m == AGENT_METHOD_DISPLAY_PIN_CODE;
+}
+
+static void chain_run_free(ChainRun *run) {
+        if (!run)
+                return;
+        policy_set_unref(run->set);
+        g_strfreev(run->route);
+        g_free(run);
+}
+
+static void outcome_set(ChainOutcome *o, ChainResult result, const char *policy,
+                        const char *reason) {
+        *o = (ChainOutcome){ .result = result };
+        if (policy)
+                g_strlcpy(o->policy, policy, sizeof o->policy);
+        if (reason)
+                g_strlcpy(o->reason, reason, sizeof o->reason);
+}
+
+/* Turn a policy's answer into a final outcome, or return false to go on with the next policy. */
+static bool apply_result(const ChainRun *run, const char *policy, const PolicyResult *res,
+                         ChainOutcome *o) {
+        AgentMethod m = run->query->method;
+
+        if (res->verdict == VERDICT_PASS)
+                return false;
+        if (res->verdict == VERDICT_DENY) {
+                outcome_set(o, CHAIN_DENY, policy, res->reason ? res->reason : "denied");
+                return true;
+        }
+        /* An allow must carry what the method returns: fail closed when it does not. */
+        if (m == AGENT_METHOD_REQUEST_PASSKEY && (!res->has_passkey || res->passkey > 999999)) {
+                outcome_set(o, CHAIN_ERROR, policy, "allowed without a valid passkey");
+                return true;
+        }
+        if (m == AGENT_METHOD_REQUEST_PIN_CODE) {
+                size_t n = strnlen(res->pin, sizeof res->pin);
+                if (n < 1 || n > 16) {
+                        outcome_set(o, CHAIN_ERROR, policy, "allowed without a valid PIN");
+                        return true;
+                }
+        }
+        outcome_set(o, CHAIN_ALLOW, policy, res->reason ? res->reason : "allowed");
+        o->has_passkey = res->has_passkey;
+        o->passkey = res->passkey;
+        memcpy(o->pin, res->pin, sizeof o->pin);
+        return true;
+}
+
+static void finish_undecided(const ChainRun *run, ChainOutcome *o) {
+        if (agent_method_is_notification(run->query->method))
+                outcome_set(o, CHAIN_ALLOW, NULL,
+                            "notification acknowledged (bluetoothd does not wait for a decision)");
+        else
+                outcome_set(o, CHAIN_DENY, NULL, "no policy decided");
+}
+
+static void policy_done_cb(const PolicyResult *res, void *userdata);
+
+/* Ask policies from run->next on. Returns 1 when finished (*o filled), 0 when a policy is
+ * pending. */
+static int advance(ChainRun *run, ChainOutcome *o) {
+        while (run->route[run->next]) {
+                const char *name = run->route[run->next++];
+                Policy *p = policy_set_get(run->set, name);
+                PolicyResult res = { .verdict = VERDICT_PASS };
+                PolicyCall *call = NULL;
+                int r;
+
+                if (!p) {
+                        outcome_set(o, CHAIN_ERROR, name, "policy is not loaded");
+                        return 1;
+                }
+                r = p->ops->decide(p, run->query, policy_done_cb, run, &res, &call);
+                if (r < 0) {
+                        char reason[128];
+                        snprintf(reason, sizeof reason, "policy failed: %s", g_strerror(-r));
+                        outcome_set(o, CHAIN_ERROR, name, reason);
+                        return 1;
+                }
+                if (r == 0) {
+                        run->call = call;
+                        run->call_ops = p->ops;
+                        return 0;
+                }
+                if (apply_result(run, name, &res, o))
+                        return 1;
+        }
+        finish_undecided(run, o);
+        return 1;
+}
+
+static void policy_done_cb(const PolicyResult *res, void *userdata) {
+        ChainRun *run = userdata;
+        ChainOutcome o;
+
+        run->call = NULL;
+        if (!apply_result(run, run->route[run->next - 1], res, &o) && advance(run, &o) == 0)
+                return;
+        run->done(&o, run->userdata);
+        chain_run_free(run);
+}
+
+int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, const PairingQuery *q,
+                    chain_done_t done, void *userdata, ChainOutcome *ret_outcome) {
+        ChainRun *run;
+
+        *ret = NULL;
+        if (!route) {
+                outcome_set(ret_outcome, CHAIN_DENY, NULL, "no route for this method");
+                return 1;
+        }
+        run = g_new0(ChainRun, 1);
+        run->set = policy_set_ref(s);
+        run->route = g_strdupv((char **) route);
+        run->query = q;
+        run->done = done;
+        run->userdata = userdata;
+        if (advance(run, ret_outcome) > 0) {
+                chain_run_free(run);
+                return 1;
+        }
+        *ret = run;
+        return 0;
+}
+
+void chain_run_cancel(ChainRun *run) {
+        if (!run)
+                return;
+        if (run->call && run->call_ops->cancel)
+                run->call_ops->cancel(run->call);
+        chain_run_free(run);
+}
+
+void chain_request_ended(PolicySet *s, const char *const *route, uint64_t request_id) {
+        if (!route)
+                return;
+        for (; *route; route++) {
+                Policy *p = policy_set_get(s, *route);
+                if (p && p->ops->request_ended)
+                        p->ops->request_ended(p, request_id);
+        }
+}

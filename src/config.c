@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <glib.h>
+
+#include "config.h"
+#include "macro.h"
+#include "policy.h"
+
+static const char *const top_level_keys[] = { "capability", "request_timeout", "max_pending",
+                                               "routes" };
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (int m = 0; m < _AGENT_METHOD_MAX; m++)
+                g_strfreev(c->routes[m]);
+        config_destroy(&c->cfg);
+        g_free(c->path);
+        g_free(c);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+static const char *setting_file(const Config *c, const config_setting_t *s) {
+        const char *f = s ? config_setting_source_file(s) : NULL;
+        return f ? f : c->path;
+}
+
+static int fail(char **ret_error, const Config *c, const config_setting_t *s, const char *fmt, ...)
+        _printf_(4, 5);
+static int fail(char **ret_error, const Config *c, const config_setting_t *s, const char *fmt,
+                ...) {
+        va_list ap;
+        _cleanup_free_ char *msg = NULL;
+
+        va_start(ap, fmt);
+        msg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (ret_error)
+                *ret_error = g_strdup_printf("%s:%u: %s", setting_file(c, s),
+                                             s ? config_setting_source_line(s) : 0, msg);
+        return -EINVAL;
+}
+
+static const char *type_name(const config_setting_t *s) {
+        switch (config_setting_type(s)) {
+        case CONFIG_TYPE_GROUP:
+                return "a group { ... }";
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64:
+                return "an integer";
+        case CONFIG_TYPE_FLOAT:
+                return "a float";
+        case CONFIG_TYPE_STRING:
+                return "a string";
+        case CONFIG_TYPE_BOOL:
+                return "a boolean";
+        case CONFIG_TYPE_ARRAY:
+                return "an array [ ... ]";
+        case CONFIG_TYPE_LIST:
+                return "a list ( ... )";
+        default:
+                return "a setting of unknown type";
+        }
+}
+
+static int parse_uint_range(Config *c, config_setting_t *root, const char *key, unsigned lo,
+                            unsigned hi, unsigned *value, char **ret_error) {
+        config_setting_t *s = config_setting_get_member(root, key);
+        long long v;
+
+        if (!s)
+                return 0;
+        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+                return fail(ret_error, c, s, "'%s' must be an integer, not %s", key, type_name(s));
+        v = config_setting_get_int64(s);
+        if (v < lo || v > hi)
+                return fail(ret_error, c, s, "'%s' = %lld is out of range (%u..%u)", key, v, lo, hi);
+        *value = (unsigned) v;
+        return 0;
+}
+
+static int parse_routes(Config *c, config_setting_t *routes, char **ret_error) {
+        if (config_setting_type(routes) != CONFIG_TYPE_GROUP)
+                return fail(ret_error, c, routes, "'routes' must be a group { ... }, not %s",
+                            type_name(routes));
+
+        for (int i = 0; i < config_setting_length(routes); i++) {
+                config_setting_t *r = config_setting_get_elem(routes, (unsigned) i);
+                const char *mname = config_setting_name(r);
+                AgentMethod m = agent_method_from_string(mname);
+                g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+
+                if (m < 0) {
+                        if (streq(mname, "Release") || streq(mname, "Cancel"))
+                                return fail(ret_error, c, r,
+                                            "'%s' cannot be routed: it is not a request", mname);
+                        return fail(ret_error, c, r,
+                                    "unknown Agent1 method '%s' in routes (known: RequestPinCode, "
+                                    "DisplayPinCode, RequestPasskey, DisplayPasskey, "
+                                    "RequestConfirmation, RequestAuthorization, AuthorizeService)",
+                                    mname);
+                }
+                if (config_setting_type(r) != CONFIG_TYPE_ARRAY &&
+                    config_setting_type(r) != CONFIG_TYPE_LIST)
+                        return fail(ret_error, c, r,
+                                    "route '%s' must be a list of policy names [ \"...\" ], not %s",
+                                    mname, type_name(r));
+                for (int j = 0; j < config_setting_length(r); j++) {
+                        config_setting_t *e = config_setting_get_elem(r, (unsigned) j);
+                        const char *pname = config_setting_get_string(e);
+
+                        if (!pname)
+                                return fail(ret_error, c, e,
+                                            "route '%s': policy names are strings, not %s", mname,
+                                            type_name(e));
+                        if (!policy_lookup(pname)) {
+                                _cleanup_free_ char *known =
+                                        g_strjoinv(", ", (char **) policy_names());
+                                return fail(ret_error, c, e,
+                                            "route '%s': unknown policy '%s' (known: %s)", mname,
+                                            pname, known);
+                        }
+                        for (guint k = 0; k < names->len; k++)
+                                if (streq(names->pdata[k], pname))
+                                        return fail(ret_error, c, e,
+                                                    "route '%s': policy '%s' is listed twice",
+                                                    mname, pname);
+                        g_ptr_array_add(names, g_strdup(pname));
+                }
+                g_ptr_array_add(names, NULL);
+                c->routes[m] = (char **) g_ptr_array_free(g_steal_pointer(&names), false);
+        }
+        return 0;
+}
+
+static bool is_top_level_key(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(top_level_keys); i++)
+                if (streq(top_level_keys[i], name))
+                        return true;
+        return false;
+}
+
+static int validate(Config *c, char **ret_error) {
+        config_setting_t *root = config_root_setting(&c->cfg);
+        config_setting_t *s;
+        int r;
+
+        for (int i = 0; i < config_setting_length(root); i++) {
+                config_setting_t *e = config_setting_get_elem(root, (unsigned) i);
+                const char *name = config_setting_name(e);
+
+                if (is_top_level_key(name))
+                        continue;
+                if (policy_lookup(name)) {
+                        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+                                return fail(ret_error, c, e,
+                                            "policy section '%s' must be a group { ... }, not %s",
+                                            name, type_name(e));
+                        continue;
+                }
+                return fail(ret_error, c, e, "unknown key '%s'", name);
+        }
+
+        c->capability = CAPABILITY_DISPLAY_YES_NO;
+        s = config_setting_get_member(root, "capability");
+        if (s) {
+                const char *v = config_setting_get_string(s);
+                if (!v)
+                        return fail(ret_error, c, s, "'capability' must be a string, not %s",
+                                    type_name(s));
+                c->capability = capability_from_string(v);
+                if (c->capability < 0)
+                        return fail(ret_error, c, s,
+                                    "unknown capability '%s' (DisplayOnly, DisplayYesNo, "
+                                    "KeyboardOnly, NoInputNoOutput or KeyboardDisplay)",
+                                    v);
+        }
+
+        c->request_timeout_sec = CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC;
+        r = parse_uint_range(c, root, "request_timeout", 1, 600, &c->request_timeout_sec,
+                             ret_error);
+        if (r < 0)
+                return r;
+        c->max_pending = CONFIG_DEFAULT_MAX_PENDING;
+        r = parse_uint_range(c, root, "max_pending", 1, 64, &c->max_pending, ret_error);
+        if (r < 0)
+                return r;
+
+        s = config_setting_get_member(root, "routes");
+        if (s) {
+                r = parse_routes(c, s, ret_error);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Every policy validates its own section (present or not), without opening anything. */
+        for (const char *const *n = policy_names(); *n; n++) {
+                const PolicyOps *ops = policy_lookup(*n);
+                const config_setting_t *section = config_policy_section(c, *n);
+                Policy p = { .ops = ops, .data = g_malloc0(ops->size ? ops->size : 1) };
+                const PolicyEnv env = { .config_path = c->path };
+
+                r = ops->init(&p, section, &env, ret_error);
+                if (r >= 0 && ops->done)
+                        ops->done(&p);
+                g_free(p.data);
+                if (r < 0) {
+                        if (ret_error && !*ret_error)
+                                *ret_error = g_strdup_printf("%s: policy '%s': %s", c->path, *n,
+                                                             g_strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int load(Config *c, bool from_file, const char *text, char **ret_error) {
+        int ok;
+
+        config_init(&c->cfg);
+        /* Keep "file:line" for every setting; refuse duplicate keys (libconfig's default). */
+        ok = from_file ? config_read_file(&c->cfg, c->path) : config_read_string(&c->cfg, text);
+        if (!ok) {
+                if (ret_error) {
+                        if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
+                                *ret_error = g_strdup_printf("%s: cannot read file: %s", c->path,
+                                                             g_strerror(errno ? errno : EIO));
+                        else
+                                *ret_error = g_strdup_printf(
+                                        "%s:%d: %s",
+                                        config_error_file(&c->cfg) ? config_error_file(&c->cfg)
+                                                                   : c->path,
+                                        config_error_line(&c->cfg), config_error_text(&c->cfg));
+                }
+                return config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO ? -ENOENT : -EINVAL;
+        }
+        return validate(c, ret_error);
+}
+
+static int config_load(const char *path_or_label, bool from_file, const char *text, Config **ret,
+                       char **ret_error) {
+        _cleanup_(config_freep) Config *c = g_new0(Config, 1);
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        c->path = g_strdup(path_or_label);
+        r = load(c, from_file, text, ret_error);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_load_file(const char *path, Config **ret, char **ret_error) {
+        return config_load(path, true, NULL, ret, ret_error);
+}
+
+int config_load_string(const char *text, const char *label, Config **ret, char **ret_error) {
+        return config_load(label ? label : "<string>", false, text, ret, ret_error);
+}
+
+const char *const *config_route(const Config *c, AgentMethod m) {
+        if (!c || m < 0 || m >= _AGENT_METHOD_MAX)
+                return NULL;
+        return (const char *const *) c->routes[m];
+}
+
+const config_setting_t *config_policy_section(const Config *c, const char *policy) {
+        return config_setting_get_member(config_root_setting(&c->cfg), policy);
+}
+
+bool config_route_uses(const Config *c, const char *policy) {
+        for (int m = 0; m < _AGENT_METHOD_MAX; m++)
+                if (c->routes[m] && g_strv_contains((const char *const *) c->routes[m], policy))
+                        return true;
+        return false;
+}

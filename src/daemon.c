@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+
+#include <glib.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent.h"
+#include "audit.h"
+#include "bluez.h"
+#include "chain.h"
+#include "daemon.h"
+#include "device-cache.h"
+#include "explain.h"
+#include "macro.h"
+
+struct Daemon {
+        char *config_path;
+        Config *config;
+        PolicySet *policies;
+        sd_event *event;
+        sd_bus *bus;
+        DeviceCache *cache;
+        Bluez *bluez;
+        Agent *agent;
+        bool stopping;
+};
+
+static void notify_status(Daemon *d) {
+        const char *cap = capability_to_string(d->config->capability);
+        _cleanup_free_ char *status = NULL;
+
+        switch (bluez_state(d->bluez)) {
+        case BLUEZ_REGISTERED:
+                status = g_strdup_printf("Registered as default agent (%s)", cap);
+                break;
+        case BLUEZ_REGISTERING:
+                status = g_strdup_printf("Registering with bluetoothd (%s)", cap);
+                break;
+        case BLUEZ_WAITING:
+                status = g_strdup_printf("Not registered, retrying (%s)", cap);
+                break;
+        default:
+                status = g_strdup_printf("Waiting for org.bluez, not registered (%s)", cap);
+        }
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+static void log_config_warnings(const Config *c) {
+        char **warnings = explain_warnings(c);
+
+        for (char **w = warnings; w && *w; w++) {
+                AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_CONFIG_WARNING);
+                rec.message = *w;
+                rec.reason = *w;
+                rec.capability = capability_to_string(c->capability);
+                audit_emit(&rec);
+        }
+        g_strfreev(warnings);
+}
+
+static void on_owner_changed(Bluez *b, const char *new_owner, void *userdata) {
+        Daemon *d = userdata;
+        AuditRecord rec = AUDIT_RECORD_INIT(new_owner ? AUDIT_BLUEZ_APPEARED
+                                                      : AUDIT_BLUEZ_VANISHED);
+
+        rec.sender = new_owner;
+        rec.message = new_owner ? "bluetoothd (org.bluez) appeared on the bus"
+                                : "bluetoothd (org.bluez) left the bus";
+        audit_emit(&rec);
+        /* Whatever the old owner asked is void now. */
+        agent_cancel_all(d->agent, new_owner ? "org.bluez changed owner" : "bluetoothd is gone");
+        if (new_owner) {
+                int r = device_cache_reset(d->cache, new_owner);
+                if (r < 0)
+                        log_warning("Cannot load devices from org.bluez: %s", g_strerror(-r));
+        } else
+                device_cache_clear(d->cache);
+}
+
+static void on_state_changed(Bluez *b, BluezState old, const char *reason, void *userdata) {
+        Daemon *d = userdata;
+        BluezState now = bluez_state(b);
+
+        if (now == BLUEZ_REGISTERED) {
+                AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_REGISTERED);
+                _cleanup_free_ char *msg = g_strdup_printf(
+                        "Registered with bluetoothd as the default agent, capability %s",
+                        capability_to_string(bluez_capability(b)));
+                rec.message = msg;
+                rec.capability = capability_to_string(bluez_capability(b));
+                rec.sender = bluez_owner(b);
+                audit_emit(&rec);
+        } else if (old == BLUEZ_REGISTERED && !d->stopping) {
+                AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_REGISTRATION_LOST);
+                rec.message = "No longer registered as the default agent";
+                rec.reason = reason;
+                rec.capability = capability_to_string(d->config->capability);
+                audit_emit(&rec);
+        }
+        notify_status(d);
+}
+
+static void on_released(Agent *a, void *userdata) {
+        Daemon *d = userdata;
+
+        bluez_released(d->bluez);
+}
+
+static void reload(Daemon *d) {
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL;
+        PolicySet *ps = NULL;
+        const PolicyEnv env = { .event = d->event, .bus = d->bus, .config_path = d->config_path };
+        AuditRecord rec;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+        r = config_load_file(d->config_path, &c, &error);
+        if (r >= 0)
+                r = policy_set_new(&ps, c, &env, &error);
+        if (r < 0) {
+                rec = AUDIT_RECORD_INIT(AUDIT_RELOAD_REFUSED);
+                _cleanup_free_ char *msg = g_strdup_printf(
+                        "Configuration reload refused, keeping the previous one: %s",
+                        error ? error : g_strerror(-r));
+                rec.message = msg;
+                rec.reason = error ? error : g_strerror(-r);
+                audit_emit(&rec);
+                config_free(c);
+                (void) sd_notify(false, "READY=1");
+                notify_status(d);
+                return;
+        }
+        agent_set_config(d->agent, c, ps);
+        policy_set_unref(d->policies);
+        d->policies = ps;
+        config_free(d->config);
+        d->config = c;
+        rec = AUDIT_RECORD_INIT(AUDIT_RELOAD_OK);
+        rec.message = "Configuration reloaded";
+        rec.capability = capability_to_string(c->capability);
+        audit_emit(&rec);
+        log_config_warnings(c);
+        (void) bluez_set_capability(d->bluez, c->capability);
+        (void) sd_notify(false, "READY=1");
+        notify_status(d);
+}
+
+static void on_unregistered(void *userdata) {
+        Daemon *d = userdata;
+
+        (void) sd_event_exit(d->event, 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        AuditRecord rec;
+
+        if (si->ssi_signo == SIGHUP) {
+                reload(d);
+                return 0;
+        }
+        if (d->stopping) /* second signal: do not wait for bluetoothd any longer */
+                return sd_event_exit(d->event, 0);
+        d->stopping = true;
+        rec = AUDIT_RECORD_INIT(AUDIT_STOPPING);
+        rec.message = "pairgated is stopping";
+        audit_emit(&rec);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        agent_cancel_all(d->agent, "pairgated is stopping");
+        if (bluez_unregister(d->bluez, on_unregistered, d) <= 0)
+                return sd_event_exit(d->event, 0);
+        return 0;
+}
+
+int daemon_new(Daemon **ret, const char *config_path, Config *config) {
+        Daemon *d = g_new0(Daemon, 1);
+
+        d->config_path = g_strdup(config_path);
+        d->config = config;
+        *ret = d;
+        return 0;
+}
+
+Daemon *daemon_free(Daemon *d) {
+        if (!d)
+                return NULL;
+        agent_free(d->agent); /* answers anything still held */
+        bluez_free(d->bluez);
+        device_cache_free(d->cache);
+        policy_set_unref(d->policies);
+        if (d->bus) {
+                (void) sd_bus_flush(d->bus);
+                sd_bus_flush_close_unref(d->bus);
+        }
+        sd_event_unref(d->event);
+        config_free(d->config);
+        g_free(d->config_path);
+        g_free(d);
+        return NULL;
+}
+
+static int setup(Daemon *d) {
+        static const BluezCallbacks bluez_cb = { .owner_changed = on_owner_changed,
+                                                 .state_changed = on_state_changed };
+        static const AgentCallbacks agent_cb = { .released = on_released };
+        PolicyEnv env;
+        sigset_t mask;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create event loop: %s", g_strerror(-r));
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        for (int sig = SIGHUP; sig <= SIGTERM; sig++)
+                if (sigismember(&mask, sig)) {
+                        r = sd_event_add_signal(d->event, NULL, sig, on_signal, d);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot watch signals: %s",
+                                                       g_strerror(-r));
+                }
+        /* WATCHDOG=1 from the loop itself when the unit sets WatchdogSec=. */
+        (void) sd_event_set_watchdog(d->event, true);
+
+        r = sd_bus_open_system(&d->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the system bus: %s", g_strerror(-r));
+        /* Losing the bus ends the loop with a failure exit (systemd restarts us). */
+        (void) sd_bus_set_exit_on_disconnect(d->bus, true);
+        r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus: %s", g_strerror(-r));
+
+        env = (PolicyEnv){ .event = d->event, .bus = d->bus, .config_path = d->config_path };
+        r = policy_set_new(&d->policies, d->config, &env, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", error ? error : g_strerror(-r));
+        r = device_cache_new(&d->cache, d->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch BlueZ devices: %s", g_strerror(-r));
+        r = bluez_new(&d->bluez, d->bus, d->event, AGENT_OBJECT_PATH, d->config->capability,
+                      &bluez_cb, d);
+        if (r < 0)
+                return r;
+        r = agent_new(&d->agent, d->bus, d->event, d->bluez, d->cache, &agent_cb, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot export the agent object: %s", g_strerror(-r));
+        agent_set_config(d->agent, d->config, d->policies);
+        r = bluez_start(d->bluez);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch org.bluez: %s", g_strerror(-r));
+        return 0;
+}
+
+int daemon_run(Daemon *d) {
+        AuditRecord rec;
+        _cleanup_free_ char *msg = NULL;
+        int r;
+
+        r = setup(d);
+        if (r < 0)
+                return 1;
+        msg = g_strdup_printf("pairgated %s started, capability %s, config %s", PAIRGATE_VERSION,
+                              capability_to_string(d->config->capability), d->config_path);
+        rec = AUDIT_RECORD_INIT(AUDIT_STARTED);
+        rec.message = msg;
+        rec.capability = capability_to_string(d->config->capability);
+        audit_emit(&rec);
+        log_config_warnings(d->config);
+        (void) sd_notify(false, "READY=1");
+        notify_status(d);
+
+        r = sd_event_loop(d->event);
+        if (r < 0) {
+                log_error("Event loop failed: %s", g_strerror(-r));
+                return 1;
+        }
+        return r; /* 0, or 1 (EXIT_FAILURE) when the bus went away */
+}

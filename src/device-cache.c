@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+
+#include <glib.h>
+
+#include "audit.h"
+#include "device-cache.h"
+#include "macro.h"
+
+#define BLUEZ_SERVICE "org.bluez"
+#define DEVICE_INTERFACE "org.bluez.Device1"
+
+struct DeviceCache {
+        sd_bus *bus;
+        char *owner;                /* unique name we believe; NULL: no org.bluez */
+        GHashTable *devices;        /* path -> Device* */
+        sd_bus_slot *match_added, *match_removed, *match_changed, *get_objects;
+        device_changed_t changed_cb;
+        void *changed_userdata;
+};
+
+static void device_free(void *p) {
+        Device *d = p;
+
+        if (!d)
+                return;
+        g_free(d->path);
+        g_free(d->adapter);
+        g_free(d->address);
+        g_free(d->address_type);
+        g_free(d->name);
+        g_free(d->alias);
+        g_free(d);
+}
+
+static bool from_owner(DeviceCache *c, sd_bus_message *m) {
+        return c->owner && streq(sd_bus_message_get_sender(m), c->owner);
+}
+
+static int read_string(sd_bus_message *m, char **field) {
+        const char *s;
+        int r = sd_bus_message_read(m, "s", &s);
+
+        if (r < 0)
+                return r;
+        g_free(*field);
+        *field = g_strdup(s);
+        return 0;
+}
+
+static int read_bool(sd_bus_message *m, bool *field) {
+        int b, r = sd_bus_message_read(m, "b", &b);
+
+        if (r >= 0)
+                *field = b;
+        return r;
+}
+
+/* Read one property value (the variant's contents) into d when it is one we keep. */
+static int read_property(sd_bus_message *m, Device *d, const char *key) {
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r < 0)
+                return r;
+        if (streq(key, "Address") && streq(contents, "s"))
+                r = sd_bus_message_enter_container(m, 'v', "s") >= 0 ? read_string(m, &d->address)
+                                                                     : -EBADMSG;
+        else if (streq(key, "AddressType") && streq(contents, "s"))
+                r = sd_bus_message_enter_container(m, 'v', "s") >= 0
+                            ? read_string(m, &d->address_type)
+                            : -EBADMSG;
+        else if (streq(key, "Name") && streq(contents, "s"))
+                r = sd_bus_message_enter_container(m, 'v', "s") >= 0 ? read_string(m, &d->name)
+                                                                     : -EBADMSG;
+        else if (streq(key, "Alias") && streq(contents, "s"))
+                r = sd_bus_message_enter_container(m, 'v', "s") >= 0 ? read_string(m, &d->alias)
+                                                                     : -EBADMSG;
+        else if (streq(key, "Adapter") && streq(contents, "o")) {
+                const char *o;
+                r = sd_bus_message_enter_container(m, 'v', "o");
+                if (r >= 0)
+                        r = sd_bus_message_read(m, "o", &o);
+                if (r >= 0) {
+                        g_free(d->adapter);
+                        d->adapter = g_strdup(o);
+                }
+        } else if (streq(key, "Class") && streq(contents, "u")) {
+                r = sd_bus_message_enter_container(m, 'v', "u");
+                if (r >= 0)
+                        r = sd_bus_message_read(m, "u", &d->device_class);
+                if (r >= 0)
+                        d->has_class = true;
+        } else if (streq(key, "Paired") && streq(contents, "b"))
+                r = sd_bus_message_enter_container(m, 'v', "b") >= 0 ? read_bool(m, &d->paired)
+                                                                     : -EBADMSG;
+        else if (streq(key, "Trusted") && streq(contents, "b"))
+                r = sd_bus_message_enter_container(m, 'v', "b") >= 0 ? read_bool(m, &d->trusted)
+                                                                     : -EBADMSG;
+        else if (streq(key, "Connected") && streq(contents, "b"))
+                r = sd_bus_message_enter_container(m, 'v', "b") >= 0 ? read_bool(m, &d->connected)
+                                                                     : -EBADMSG;
+        else
+                return sd_bus_message_skip(m, "v");
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* a{sv} */
+static int read_properties(sd_bus_message *m, Device *d) {
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                r = read_property(m, d, key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static Device *device_get_or_add(DeviceCache *c, const char *path) {
+        Device *d = g_hash_table_lookup(c->devices, path);
+
+        if (!d) {
+                d = g_new0(Device, 1);
+                d->path = g_strdup(path);
+                g_hash_table_insert(c->devices, d->path, d);
+        }
+        return d;
+}
+
+static void notify(DeviceCache *c, const Device *d, bool removed) {
+        if (c->changed_cb)
+                c->changed_cb(d, removed, c->changed_userdata);
+}
+
+/* a{sa{sv}} for object path: keep Device1's properties. */
+static int read_interfaces(DeviceCache *c, sd_bus_message *m, const char *path) {
+        int r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                const char *iface;
+                r = sd_bus_message_read(m, "s", &iface);
+                if (r < 0)
+                        return r;
+                if (streq(iface, DEVICE_INTERFACE)) {
+                        Device *d = device_get_or_add(c, path);
+                        r = read_properties(m, d);
+                        if (r >= 0)
+                                notify(c, d, false);
+                } else
+                        r = sd_bus_message_skip(m, "a{sv}");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int on_managed_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        DeviceCache *c = userdata;
+        int r;
+
+        c->get_objects = sd_bus_slot_unref(c->get_objects);
+        if (sd_bus_message_is_method_error(m, NULL)) {
+                log_warning("GetManagedObjects from org.bluez failed: %s",
+                            sd_bus_message_get_error(m)->message);
+                return 0;
+        }
+        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
+                const char *path;
+                r = sd_bus_message_read(m, "o", &path);
+                if (r >= 0)
+                        r = read_interfaces(c, m, path);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                log_warning("Malformed GetManagedObjects reply from org.bluez: %s",
+                            g_strerror(-r));
+        log_debug("device cache: %u devices", g_hash_table_size(c->devices));
+        return 0;
+}
+
+static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        DeviceCache *c = userdata;
+        const char *path;
+        int r;
+
+        if (!from_owner(c, m))
+                return 0;
+        r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = read_interfaces(c, m, path);
+        if (r < 0)
+                log_debug("Malformed InterfacesAdded: %s", g_strerror(-r));
+        return 0;
+}
+
+static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        DeviceCache *c = userdata;
+        const char *path, *iface;
+        int r;
+
+        if (!from_owner(c, m))
+                return 0;
+        r = sd_bus_message_read(m, "o", &path);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(m, "s", &iface)) > 0) {
+                Device *d;
+                if (!streq(iface, DEVICE_INTERFACE))
+                        continue;
+                d = g_hash_table_lookup(c->devices, path);
+                if (d) {
+                        notify(c, d, true);
+                        g_hash_table_remove(c->devices, path);
+                }
+        }
+        return 0;
+}
+
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        DeviceCache *c = userdata;
+        const char *iface, *path = sd_bus_message_get_path(m);
+        Device *d;
+        int r;
+
+        if (!from_owner(c, m) || !path)
+                return 0;
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0 || !streq(iface, DEVICE_INTERFACE))
+                return 0;
+        d = device_get_or_add(c, path);
+        r = read_properties(m, d);
+        if (r < 0)
+                log_debug("Malformed PropertiesChanged on %s: %s", path, g_strerror(-r));
+        notify(c, d, false);
+        return 0;
+}
+
+int device_cache_new(DeviceCache **ret, sd_bus *bus) {
+        DeviceCache *c = g_new0(DeviceCache, 1);
+        int r;
+
+        c->bus = sd_bus_ref(bus);
+        c->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, device_free);
+        /* No sender in the rules: the owner of org.bluez changes; each callback checks the
+         * sender against the owner we track. */
+        r = sd_bus_match_signal_async(bus, &c->match_added, NULL, "/",
+                                      "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
+                                      on_interfaces_added, NULL, c);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, &c->match_removed, NULL, "/",
+                                              "org.freedesktop.DBus.ObjectManager",
+                                              "InterfacesRemoved", on_interfaces_removed, NULL, c);
+        if (r >= 0)
+                r = sd_bus_add_match_async(bus, &c->match_changed,
+                                           "type='signal',interface='org.freedesktop.DBus."
+                                           "Properties',member='PropertiesChanged',arg0='" DEVICE_INTERFACE
+                                           "'",
+                                           on_properties_changed, NULL, c);
+        if (r < 0) {
+                device_cache_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+DeviceCache *device_cache_free(DeviceCache *c) {
+        if (!c)
+                return NULL;
+        sd_bus_slot_unref(c->match_added);
+        sd_bus_slot_unref(c->match_removed);
+        sd_bus_slot_unref(c->match_changed);
+        sd_bus_slot_unref(c->get_objects);
+        g_hash_table_unref(c->devices);
+        sd_bus_unref(c->bus);
+        g_free(c->owner);
+        g_free(c);
+        return NULL;
+}
+
+void device_cache_clear(DeviceCache *c) {
+        c->get_objects = sd_bus_slot_unref(c->get_objects);
+        g_hash_table_remove_all(c->devices);
+        g_clear_pointer(&c->owner, g_free);
+}
+
+int device_cache_reset(DeviceCache *c, const char *owner) {
+        device_cache_clear(c);
+        c->owner = g_strdup(owner);
+        return sd_bus_call_method_async(c->bus, &c->get_objects, owner, "/",
+                                        "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                        on_managed_objects, c, NULL);
+}
+
+const Device *device_cache_get(DeviceCache *c, const char *path) {
+        return g_hash_table_lookup(c->devices, path);
+}
+
+unsigned device_cache_size(DeviceCache *c) {
+        return g_hash_table_size(c->devices);
+}
+
+void device_cache_set_changed_cb(DeviceCache *c, device_changed_t cb, void *userdata) {
+        c->changed_cb = cb;
+        c->changed_userdata = userdata;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "audit.h"
+#include "macro.h"
+#include "request.h"
+
+struct Request {
+        uint64_t id;
+        sd_event *event;
+        sd_bus_message *message;   /* NULL once answered */
+        PairingQuery query;        /* strings below are owned */
+        char *device, *adapter, *address, *address_type, *name, *pincode, *uuid, *model;
+        PolicySet *policies;
+        char **route;
+        bool has_route;
+        sd_event_source *timer;
+        ChainRun *run;
+        request_reply_t reply;
+        request_finished_t finished;
+        void *userdata;
+        bool done;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static AuditEvent event_for(RequestResult r) {
+        switch (r) {
+        case REQUEST_ALLOW:
+                return AUDIT_DECISION_ALLOW;
+        case REQUEST_DENY:
+                return AUDIT_DECISION_DENY;
+        case REQUEST_TIMEOUT:
+                return AUDIT_DECISION_TIMEOUT;
+        case REQUEST_CANCELED:
+                return AUDIT_DECISION_CANCELED;
+        default:
+                return AUDIT_DECISION_ERROR;
+        }
+}
+
+static void audit_request(const Request *r, const RequestOutcome *o) {
+        AuditRecord rec = AUDIT_RECORD_INIT(event_for(o->result));
+        const PairingQuery *q = &r->query;
+
+        rec.request_id = r->id;
+        rec.method = agent_method_to_string(q->method);
+        rec.device = q->device;
+        rec.address = q->address;
+        rec.address_type = q->address_type;
+        rec.name = q->name;
+        rec.adapter = q->adapter;
+        rec.model = q->model;
+        rec.uuid = q->uuid;
+        rec.policy = o->policy;
+        rec.reason = o->reason;
+        rec.latency_ms = (int64_t) ((now_usec() - q->arrived_usec) / 1000);
+        /* Passkeys are shown to the user anyway; PINs are never written. */
+        if (q->method == AGENT_METHOD_REQUEST_CONFIRMATION ||
+            q->method == AGENT_METHOD_DISPLAY_PASSKEY) {
+                rec.has_passkey = true;
+                rec.passkey = q->passkey;
+        } else if (q->method == AGENT_METHOD_REQUEST_PASSKEY && o->has_passkey) {
+                rec.has_passkey = true;
+                rec.passkey = o->passkey;
+        }
+        if (!q->known && !rec.address_type)
+                rec.address_type = "unknown";
+        audit_emit(&rec);
+}
+
+/* The one exit of every request: answer (once), audit (once), tell the owner. */
+static void finish(Request *r, const RequestOutcome *o) {
+        if (r->done)
+                return;
+        r->done = true;
+        r->timer = sd_event_source_disable_unref(r->timer);
+        if (r->run) {
+                chain_run_cancel(r->run);
+                r->run = NULL;
+        }
+        if (r->message) {
+                sd_bus_message *m = TAKE_PTR(r->message);
+                r->reply(m, o);
+                sd_bus_message_unref(m);
+        }
+        audit_request(r, o);
+        chain_request_ended(r->policies, (const char *const *) r->route, r->id);
+        if (r->finished)
+                r->finished(r, r->userdata);
+}
+
+static void finish_chain(Request *r, const ChainOutcome *c) {
+        RequestOutcome o = {
+                .method = r->query.method,
+                .policy = c->policy[0] ? c->policy : NULL,
+                .reason = c->reason,
+                .has_passkey = c->has_passkey,
+                .passkey = c->passkey,
+        };
+
+        switch (c->result) {
+        case CHAIN_ALLOW:
+                o.result = REQUEST_ALLOW;
+                o.pin = c->pin;
+                break;
+        case CHAIN_DENY:
+                o.result = REQUEST_DENY;
+                break;
+        default:
+                o.result = REQUEST_ERROR;
+        }
+        finish(r, &o);
+}
+
+static void on_chain_done(const ChainOutcome *c, void *userdata) {
+        Request *r = userdata;
+
+        r->run = NULL; /* the run frees itself after calling us */
+        finish_chain(r, c);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Request *r = userdata;
+        RequestOutcome o = { .result = REQUEST_TIMEOUT,
+                             .method = r->query.method,
+                             .reason = "no decision before request_timeout" };
+
+        finish(r, &o);
+        return 0;
+}
+
+int request_new(Request **ret, const RequestParams *p) {
+        Request *r = g_new0(Request, 1);
+        const PairingQuery *q = p->query;
+        int k;
+
+        r->id = p->id;
+        r->event = sd_event_ref(p->event);
+        r->message = sd_bus_message_ref(p->message);
+        r->query = *q;
+        r->query.device = r->device = g_strdup(q->device);
+        r->query.adapter = r->adapter = g_strdup(q->adapter);
+        r->query.address = r->address = g_strdup(q->address);
+        r->query.address_type = r->address_type = g_strdup(q->address_type);
+        r->query.name = r->name = g_strdup(q->name);
+        r->query.pincode = r->pincode = g_strdup(q->pincode);
+        r->query.uuid = r->uuid = g_strdup(q->uuid);
+        r->query.model = r->model = g_strdup(q->model ? q->model : "unknown");
+        r->query.request_id = p->id;
+        if (!r->query.arrived_usec)
+                r->query.arrived_usec = now_usec();
+        r->policies = policy_set_ref(p->policies);
+        r->route = p->route ? g_strdupv((char **) p->route) : NULL;
+        r->reply = p->reply;
+        r->finished = p->finished;
+        r->userdata = p->userdata;
+
+        k = sd_event_add_time_relative(p->event, &r->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
+                                       on_timeout, r);
+        if (k < 0) {
+                /* Still answer exactly once: the caller frees, which answers Canceled. */
+                r->finished = NULL;
+                request_free(r);
+                return k;
+        }
+        *ret = r;
+        return 0;
+}
+
+void request_start(Request *r) {
+        ChainOutcome c;
+        ChainRun *run = NULL;
+        int k;
+
+        k = chain_run_start(&run, r->policies, (const char *const *) r->route, &r->query,
+                            on_chain_done, r, &c);
+        if (k < 0) {
+                RequestOutcome o = { .result = REQUEST_ERROR,
+                                     .method = r->query.method,
+                                     .reason = "cannot run the policy chain" };
+                finish(r, &o);
+        } else if (k > 0)
+                finish_chain(r, &c);
+        else
+                r->run = run;
+}
+
+void request_cancel(Request *r, const char *reason) {
+        RequestOutcome o = { .result = REQUEST_CANCELED, .method = r->query.method, .reason = reason };
+
+        finish(r, &o);
+}
+
+Request *request_free(Request *r) {
+        if (!r)
+                return NULL;
+        if (!r->done) {
+                /* Safety net: nothing may leave bluetoothd waiting. */
+                r->finished = NULL;
+                request_cancel(r, "request freed");
+        }
+        sd_event_source_disable_unref(r->timer);
+        sd_bus_message_unref(r->message);
+        sd_event_unref(r->event);
+        policy_set_unref(r->policies);
+        g_strfreev(r->route);
+        g_free(r->device);
+        g_free(r->adapter);
+        g_free(r->address);
+        g_free(r->address_type);
+        g_free(r->name);
+        if (r->pincode)
+                explicit_bzero(r->pincode, strlen(r->pincode));
+        g_free(r->pincode);
+        g_free(r->uuid);
+        g_free(r->model);
+        g_free(r);
+        return NULL;
+}
+
+uint64_t request_id(const Request *r) {
+        return r->id;
+}
+
+const PairingQuery *request_query(const Request *r) {
+        return &r->query;
+}

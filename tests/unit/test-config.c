@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "config.h"
+#include "macro.h"
+
+static Config *load_ok(const char *text) {
+        Config *c = NULL;
+        char *error = NULL;
+        int r = config_load_string(text, "test.conf", &c, &error);
+
+        if (r < 0)
+                g_error("unexpected error: %s", error);
+        g_assert_null(error);
+        return c;
+}
+
+/* Loading must fail with exactly this "file:line: ..." prefix and a message containing needle. */
+static void load_fails(const char *text, unsigned line, const char *needle) {
+        Config *c = NULL;
+        char *error = NULL;
+        _cleanup_free_ char *prefix = g_strdup_printf("test.conf:%u: ", line);
+        int r = config_load_string(text, "test.conf", &c, &error);
+
+        g_assert_cmpint(r, <, 0);
+        g_assert_null(c);
+        g_assert_nonnull(error);
+        if (!g_str_has_prefix(error, prefix) || !strstr(error, needle))
+                g_error("expected '%s...%s', got '%s'", prefix, needle, error);
+        g_free(error);
+}
+
+static void test_defaults(void) {
+        Config *c = load_ok("");
+
+        g_assert_cmpint(c->capability, ==, CAPABILITY_DISPLAY_YES_NO);
+        g_assert_cmpuint(c->request_timeout_sec, ==, 25);
+        g_assert_cmpuint(c->max_pending, ==, 8);
+        for (int m = 0; m < _AGENT_METHOD_MAX; m++)
+                g_assert_null(config_route(c, m));
+        config_free(c);
+}
+
+static void test_full(void) {
+        Config *c = load_ok("capability = \"NoInputNoOutput\";\n"
+                            "request_timeout = 10;\n"
+                            "max_pending = 2;\n"
+                            "routes = {\n"
+                            "  RequestAuthorization = [ \"allowlist\" ];\n"
+                            "  AuthorizeService = ( \"allowlist\" );\n"
+                            "  RequestPasskey = [ ];\n"
+                            "};\n"
+                            "allowlist = { devices = [ \"aa:bb:cc:dd:ee:ff\" ]; };\n");
+        const char *const *route;
+
+        g_assert_cmpint(c->capability, ==, CAPABILITY_NO_INPUT_NO_OUTPUT);
+        g_assert_cmpuint(c->request_timeout_sec, ==, 10);
+        g_assert_cmpuint(c->max_pending, ==, 2);
+        route = config_route(c, AGENT_METHOD_REQUEST_AUTHORIZATION);
+        g_assert_nonnull(route);
+        g_assert_cmpstr(route[0], ==, "allowlist");
+        g_assert_null(route[1]);
+        g_assert_nonnull(config_route(c, AGENT_METHOD_AUTHORIZE_SERVICE));
+        route = config_route(c, AGENT_METHOD_REQUEST_PASSKEY);
+        g_assert_nonnull(route); /* empty route: present, but nobody to decide */
+        g_assert_null(route[0]);
+        g_assert_null(config_route(c, AGENT_METHOD_REQUEST_CONFIRMATION));
+        g_assert_true(config_route_uses(c, "allowlist"));
+        g_assert_nonnull(config_policy_section(c, "allowlist"));
+        config_free(c);
+}
+
+static void test_shipped_file(void) {
+        Config *c = NULL;
+        char *error = NULL;
+        int r = config_load_file(PAIRGATE_SOURCE_DIR "/conf/pairgate.conf", &c, &error);
+
+        if (r < 0)
+                g_error("shipped config does not load: %s", error);
+        /* The safe default: DisplayYesNo, allowlist only, nothing listed. */
+        g_assert_cmpint(c->capability, ==, CAPABILITY_DISPLAY_YES_NO);
+        for (int m = 0; m < _AGENT_METHOD_MAX; m++) {
+                const char *const *route = config_route(c, m);
+                for (; route && *route; route++)
+                        g_assert_cmpstr(*route, ==, "allowlist");
+        }
+        config_free(c);
+}
+
+static void test_errors(void) {
+        load_fails("capability = \"DisplayYesNo\"\nrequest_timeout = ;\n", 2, "syntax error");
+        load_fails("\n\nfoo = 1;\n", 3, "unknown key 'foo'");
+        load_fails("capability = \"Display\";\n", 1, "unknown capability 'Display'");
+        load_fails("capability = 3;\n", 1, "'capability' must be a string");
+        load_fails("\nrequest_timeout = \"25\";\n", 2, "'request_timeout' must be an integer");
+        load_fails("request_timeout = 0;\n", 1, "out of range");
+        load_fails("request_timeout = 601;\n", 1, "out of range");
+        load_fails("max_pending = 65;\n", 1, "out of range");
+        load_fails("routes = [ \"allowlist\" ];\n", 1, "'routes' must be a group");
+        load_fails("routes = {\n  RequestConfirmaton = [ \"allowlist\" ];\n};\n", 2,
+                   "unknown Agent1 method 'RequestConfirmaton'");
+        load_fails("routes = {\n  Cancel = [ ];\n};\n", 2, "cannot be routed");
+        load_fails("routes = {\n  RequestConfirmation = \"allowlist\";\n};\n", 2,
+                   "must be a list of policy names");
+        load_fails("routes = {\n  RequestConfirmation = [ 1 ];\n};\n", 2,
+                   "policy names are strings");
+        load_fails("routes = {\n\n  RequestConfirmation = [ \"allowlist\", \"speach\" ];\n};\n", 3,
+                   "unknown policy 'speach'");
+        load_fails("routes = {\n  RequestConfirmation = [ \"allowlist\", \"allowlist\" ];\n};\n",
+                   2, "listed twice");
+        load_fails("allowlist = [ ];\n", 1, "must be a group");
+        load_fails("allowlist = {\n  devices = [ \"AA:BB:CC:DD:EE:FF\",\n \"AA:BB:CC:DD:EE\" ];\n};\n",
+                   3, "'AA:BB:CC:DD:EE' is not a Bluetooth address");
+        load_fails("allowlist = {\n  device = [ ];\n};\n", 2, "unknown key 'device'");
+        load_fails("allowlist = {\n  devices = \"AA:BB:CC:DD:EE:FF\";\n};\n", 2,
+                   "must be a list of addresses");
+        load_fails("capability = \"DisplayYesNo\";\ncapability = \"DisplayOnly\";\n", 2,
+                   "duplicate");
+}
+
+static void test_file_errors(void) {
+        _cleanup_free_ char *dir = g_dir_make_tmp("pairgate-config-XXXXXX", NULL);
+        _cleanup_free_ char *path = g_build_filename(dir, "bad.conf", NULL);
+        _cleanup_free_ char *expected = g_strdup_printf("%s:2: ", path);
+        Config *c = NULL;
+        char *error = NULL;
+
+        g_assert_cmpint(config_load_file("/nonexistent/pairgate.conf", &c, &error), <, 0);
+        g_assert_nonnull(strstr(error, "/nonexistent/pairgate.conf"));
+        g_clear_pointer(&error, g_free);
+
+        g_assert_true(g_file_set_contents(path, "capability = \"DisplayOnly\";\nbogus = 1;\n", -1,
+                                          NULL));
+        g_assert_cmpint(config_load_file(path, &c, &error), <, 0);
+        if (!g_str_has_prefix(error, expected))
+                g_error("expected prefix '%s', got '%s'", expected, error);
+        g_free(error);
+        g_unlink(path);
+        g_rmdir(dir);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/config/defaults", test_defaults);
+        g_test_add_func("/config/full", test_full);
+        g_test_add_func("/config/shipped-file", test_shipped_file);
+        g_test_add_func("/config/errors", test_errors);
+        g_test_add_func("/config/file-errors", test_file_errors);
+        return g_test_run();
+}
