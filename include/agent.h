@@ -13,7 +13,7 @@
 #include "device-cache.h"
 
 #define AGENT_OBJECT_PATH "/org/pairgate/agent"
-#define AGENT_INTERFACE "org.bluez.Agent1"
+#define AGENT_INTERFACE   "org.bluez.Agent1"
 
 typedef struct Agent Agent;
 

@@ -27,28 +27,28 @@ typedef enum AuditEvent {
         AUDIT_FOREIGN_CALLER,
         AUDIT_STARTED,
         AUDIT_STOPPING,
-        AUDIT_POLICY_EVENT, /* a policy's own event (pairing window opened/closed, TTS failure) */
+        AUDIT_POLICY_EVENT,   /* a policy's own event (pairing window opened/closed, TTS failure) */
         AUDIT_CONFIG_WARNING, /* the configured capability/routes cannot serve some pairings */
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 
 /* MESSAGE_ID values, fixed forever (journal catalog: systemd/pairgate.catalog). */
-#define PAIRGATE_MESSAGE_DECISION_ALLOW "55ea3cbb7a424d239cebf3608661896e"
-#define PAIRGATE_MESSAGE_DECISION_DENY "a2928c8a98b44a94b3d9b4e4b8320170"
-#define PAIRGATE_MESSAGE_DECISION_TIMEOUT "7841b2819ed84c539d645165e746ff65"
+#define PAIRGATE_MESSAGE_DECISION_ALLOW    "55ea3cbb7a424d239cebf3608661896e"
+#define PAIRGATE_MESSAGE_DECISION_DENY     "a2928c8a98b44a94b3d9b4e4b8320170"
+#define PAIRGATE_MESSAGE_DECISION_TIMEOUT  "7841b2819ed84c539d645165e746ff65"
 #define PAIRGATE_MESSAGE_DECISION_CANCELED "363affce6fb44749a89b3b2ec25749f2"
-#define PAIRGATE_MESSAGE_DECISION_ERROR "f69aa97602524d51b86f8b673f95364e"
-#define PAIRGATE_MESSAGE_REGISTERED "15c1578d5be841acb0092fb60d98bb4a"
+#define PAIRGATE_MESSAGE_DECISION_ERROR    "f69aa97602524d51b86f8b673f95364e"
+#define PAIRGATE_MESSAGE_REGISTERED        "15c1578d5be841acb0092fb60d98bb4a"
 #define PAIRGATE_MESSAGE_REGISTRATION_LOST "a89224ed821349e88f200094f81160e1"
-#define PAIRGATE_MESSAGE_BLUEZ_APPEARED "b2a5097ea75143498c9f96287b830546"
-#define PAIRGATE_MESSAGE_BLUEZ_VANISHED "4a5448c020454cccb2d96a5527de4361"
-#define PAIRGATE_MESSAGE_RELOAD_OK "8c3df45f3f5a4165adcbeb9bf9c02d6d"
-#define PAIRGATE_MESSAGE_RELOAD_REFUSED "ab7d5a7998194c4fb3d81d6a6915b09d"
-#define PAIRGATE_MESSAGE_FOREIGN_CALLER "416231a4bed848308f27184c94b82a09"
-#define PAIRGATE_MESSAGE_STARTED "e2654038a0274197b70b73cd41a29707"
-#define PAIRGATE_MESSAGE_STOPPING "f115eadf7ba9498d973ee44c59532307"
-#define PAIRGATE_MESSAGE_POLICY_EVENT "a48d100802da4da082b0620c30b756e9"
-#define PAIRGATE_MESSAGE_CONFIG_WARNING "69e6508fadcd47c990a715f23d0adf89"
+#define PAIRGATE_MESSAGE_BLUEZ_APPEARED    "b2a5097ea75143498c9f96287b830546"
+#define PAIRGATE_MESSAGE_BLUEZ_VANISHED    "4a5448c020454cccb2d96a5527de4361"
+#define PAIRGATE_MESSAGE_RELOAD_OK         "8c3df45f3f5a4165adcbeb9bf9c02d6d"
+#define PAIRGATE_MESSAGE_RELOAD_REFUSED    "ab7d5a7998194c4fb3d81d6a6915b09d"
+#define PAIRGATE_MESSAGE_FOREIGN_CALLER    "416231a4bed848308f27184c94b82a09"
+#define PAIRGATE_MESSAGE_STARTED           "e2654038a0274197b70b73cd41a29707"
+#define PAIRGATE_MESSAGE_STOPPING          "f115eadf7ba9498d973ee44c59532307"
+#define PAIRGATE_MESSAGE_POLICY_EVENT      "a48d100802da4da082b0620c30b756e9"
+#define PAIRGATE_MESSAGE_CONFIG_WARNING    "69e6508fadcd47c990a715f23d0adf89"
 
 /* Bound applied to device names (bytes of the raw name, before escaping). BlueZ names are at most
  * 248 bytes; we keep 64, which is enough to recognise a device and too short to flood a log. */
@@ -60,28 +60,28 @@ typedef struct AuditRecord {
         const char *message; /* human summary; built from the fields when NULL */
         uint64_t request_id;
         const char *method;
-        const char *device;       /* object path */
+        const char *device; /* object path */
         const char *address;
         const char *address_type;
-        const char *name;         /* raw, untrusted: escaped and bounded by the audit module */
+        const char *name; /* raw, untrusted: escaped and bounded by the audit module */
         const char *adapter;
         const char *model;
         const char *policy;
         const char *reason;
         const char *uuid;
-        const char *sender;       /* for foreign callers */
+        const char *sender; /* for foreign callers */
         const char *capability;
-        const char *extra_key;    /* one extra PAIRGATE_<KEY> field, e.g. WINDOW for the button */
+        const char *extra_key; /* one extra PAIRGATE_<KEY> field, e.g. WINDOW for the button */
         const char *extra_value;
-        int64_t latency_ms;       /* <0: omitted */
+        int64_t latency_ms; /* <0: omitted */
         bool has_passkey;
-        uint32_t passkey;         /* passkeys are public once displayed; PINs are never given here */
+        uint32_t passkey; /* passkeys are public once displayed; PINs are never given here */
 } AuditRecord;
 
 #define AUDIT_RECORD_INIT(ev) ((AuditRecord){ .event = (ev), .latency_ms = -1 })
 
 typedef enum AuditBackend {
-        AUDIT_BACKEND_AUTO,    /* journal when stderr is the journal stream, else stderr */
+        AUDIT_BACKEND_AUTO, /* journal when stderr is the journal stream, else stderr */
         AUDIT_BACKEND_STDERR,
         AUDIT_BACKEND_JOURNAL,
 } AuditBackend;
@@ -93,10 +93,10 @@ void audit_set_sink(audit_sink_t sink, void *userdata);
 
 void audit_emit(const AuditRecord *r);
 
-const char *audit_event_to_string(AuditEvent e);   /* "allow", "registered", ... */
+const char *audit_event_to_string(AuditEvent e); /* "allow", "registered", ... */
 const char *audit_event_message_id(AuditEvent e);
-int audit_event_priority(AuditEvent e);             /* LOG_* */
-const char *audit_event_decision(AuditEvent e);     /* "allow"/"deny"/... or NULL */
+int audit_event_priority(AuditEvent e);         /* LOG_* */
+const char *audit_event_decision(AuditEvent e); /* "allow"/"deny"/... or NULL */
 
 /* Escape an untrusted string for logs and speech: printable ASCII kept (except '\\' and '"'),
  * everything else as \xNN, bounded to max_raw input bytes (then "..." appended). Never NULL. */
@@ -104,11 +104,11 @@ char *audit_escape(const char *s, size_t max_raw);
 
 /* Human log lines (not audit records): daemon diagnostics, same backend choice. */
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_error(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_notice(...)  log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)    log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)   log_msg(LOG_DEBUG, __VA_ARGS__)
 void log_set_max_level(int priority);
 /* log_msg + return r (negative errno), systemd style. */
 #define log_error_errno(r, ...) (log_msg(LOG_ERR, __VA_ARGS__), (r))

@@ -21,8 +21,8 @@ Policy *policy_set_get(PolicySet *s, const char *name);
 
 typedef enum ChainResult {
         CHAIN_ALLOW,
-        CHAIN_DENY,       /* a policy denied, nobody decided, or there is no route */
-        CHAIN_ERROR,      /* a policy failed: rejected, audited as an error */
+        CHAIN_DENY,  /* a policy denied, nobody decided, or there is no route */
+        CHAIN_ERROR, /* a policy failed: rejected, audited as an error */
 } ChainResult;
 
 typedef struct ChainOutcome {

@@ -9,17 +9,17 @@
 
 #include "agent-types.h"
 
-#define CONFIG_DEFAULT_PATH PAIRGATE_SYSCONFDIR "/pairgate/pairgate.conf"
+#define CONFIG_DEFAULT_PATH                PAIRGATE_SYSCONFDIR "/pairgate/pairgate.conf"
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC 25
-#define CONFIG_DEFAULT_MAX_PENDING 8
+#define CONFIG_DEFAULT_MAX_PENDING         8
 
 typedef struct Config {
-        char *path;                          /* file it was read from, or a label for strings */
+        char *path; /* file it was read from, or a label for strings */
         Capability capability;
-        unsigned request_timeout_sec;        /* 1..600 */
-        unsigned max_pending;                /* 1..64 */
-        char **routes[_AGENT_METHOD_MAX];    /* NULL: no route; else NULL-terminated (maybe empty) */
-        config_t cfg;                        /* the parsed tree: policy sections are read from it */
+        unsigned request_timeout_sec;     /* 1..600 */
+        unsigned max_pending;             /* 1..64 */
+        char **routes[_AGENT_METHOD_MAX]; /* NULL: no route; else NULL-terminated (maybe empty) */
+        config_t cfg;                     /* the parsed tree: policy sections are read from it */
 } Config;
 
 /* Parse and validate (top-level keys, routes, policy names and every policy section through the

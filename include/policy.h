@@ -21,7 +21,7 @@ typedef enum Verdict {
 
 typedef struct PolicyResult {
         Verdict verdict;
-        bool has_passkey;   /* RequestPasskey: the value to return */
+        bool has_passkey; /* RequestPasskey: the value to return */
         uint32_t passkey;
         char pin[17];       /* RequestPinCode: the PIN to return (1..16 chars), never logged */
         const char *reason; /* static or owned by the policy until the next call on it */
@@ -31,21 +31,21 @@ typedef struct PolicyResult {
 typedef struct PairingQuery {
         uint64_t request_id;
         AgentMethod method;
-        const char *device;        /* object path */
-        const char *adapter;       /* /org/bluez/hciN */
-        const char *address;       /* "AA:BB:CC:DD:EE:FF", from the cache or parsed from the path */
-        const char *address_type;  /* "public", "random", or NULL when unknown */
-        const char *name;          /* raw and untrusted; may be NULL */
-        bool known;                /* the device was in the cache */
+        const char *device;       /* object path */
+        const char *adapter;      /* /org/bluez/hciN */
+        const char *address;      /* "AA:BB:CC:DD:EE:FF", from the cache or parsed from the path */
+        const char *address_type; /* "public", "random", or NULL when unknown */
+        const char *name;         /* raw and untrusted; may be NULL */
+        bool known;               /* the device was in the cache */
         bool has_class;
         uint32_t device_class;
         bool paired, trusted;
-        uint32_t passkey;          /* RequestConfirmation, DisplayPasskey */
-        uint16_t entered;          /* DisplayPasskey */
-        const char *pincode;       /* DisplayPinCode (never log it) */
-        const char *uuid;          /* AuthorizeService */
-        const char *model;         /* inferred association model, "unknown" when it can't be told */
-        uint64_t arrived_usec;     /* CLOCK_MONOTONIC when the call arrived */
+        uint32_t passkey;      /* RequestConfirmation, DisplayPasskey */
+        uint16_t entered;      /* DisplayPasskey */
+        const char *pincode;   /* DisplayPinCode (never log it) */
+        const char *uuid;      /* AuthorizeService */
+        const char *model;     /* inferred association model, "unknown" when it can't be told */
+        uint64_t arrived_usec; /* CLOCK_MONOTONIC when the call arrived */
 } PairingQuery;
 
 typedef struct Policy Policy;

@@ -41,10 +41,10 @@ typedef void (*request_finished_t)(Request *r, void *userdata);
 typedef struct RequestParams {
         uint64_t id;
         sd_event *event;
-        sd_bus_message *message;     /* the held call (ref taken) */
-        const PairingQuery *query;   /* deep-copied */
-        PolicySet *policies;         /* ref taken */
-        const char *const *route;    /* copied; NULL: no route */
+        sd_bus_message *message;   /* the held call (ref taken) */
+        const PairingQuery *query; /* deep-copied */
+        PolicySet *policies;       /* ref taken */
+        const char *const *route;  /* copied; NULL: no route */
         uint64_t timeout_usec;
         request_reply_t reply;
         request_finished_t finished;

@@ -50,13 +50,16 @@ static void reply_outcome(sd_bus_message *m, const RequestOutcome *o) {
                 break;
         case REQUEST_TIMEOUT:
         case REQUEST_CANCELED:
-                r = sd_bus_reply_method_errorf(m, ERROR_CANCELED, "%s", o->reason ? o->reason : "Canceled");
+                r = sd_bus_reply_method_errorf(m, ERROR_CANCELED, "%s",
+                                               o->reason ? o->reason : "Canceled");
                 break;
         default: /* deny and error: fail closed */
-                r = sd_bus_reply_method_errorf(m, ERROR_REJECTED, "%s", o->reason ? o->reason : "Rejected");
+                r = sd_bus_reply_method_errorf(m, ERROR_REJECTED, "%s",
+                                               o->reason ? o->reason : "Rejected");
         }
         if (r < 0)
-                log_debug("Cannot answer %s: %s", agent_method_to_string(o->method), g_strerror(-r));
+                log_debug("Cannot answer %s: %s", agent_method_to_string(o->method),
+                          g_strerror(-r));
 }
 
 static void on_request_finished(Request *r, void *userdata) {
@@ -115,13 +118,16 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
         q->model = pairing_model_infer(a->config->capability, method, q->paired);
 }
 
+/* in carries the method's own arguments (passkey, UUID, ...); the rest is filled here, into a
+ * query whose borrowed strings all live in this frame or the cache until request_new() copies
+ * them. */
 static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const char *device,
-                          PairingQuery *q) {
+                          const PairingQuery *in) {
         char address[BDADDR_STRLEN], adapter[256];
+        PairingQuery query = *in, *q = &query;
         RequestParams p;
         Request *req;
         uint64_t *key;
-        int r;
 
         fill_query(a, q, method, device, address, adapter, sizeof adapter);
         q->request_id = ++a->next_id;
@@ -153,8 +159,7 @@ static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const
                 .finished = on_request_finished,
                 .userdata = a,
         };
-        r = request_new(&req, &p);
-        if (r < 0)
+        if (request_new(&req, &p) < 0)
                 return 1; /* already answered (Canceled) and audited by the request */
         key = g_new(uint64_t, 1);
         *key = q->request_id;
@@ -290,8 +295,8 @@ static const sd_bus_vtable agent_vtable[] = {
                                 SD_BUS_NO_RESULT, method_display_passkey, 0),
         SD_BUS_METHOD_WITH_ARGS("RequestConfirmation", SD_BUS_ARGS("o", device, "u", passkey),
                                 SD_BUS_NO_RESULT, method_request_confirmation, 0),
-        SD_BUS_METHOD_WITH_ARGS("RequestAuthorization", SD_BUS_ARGS("o", device),
-                                SD_BUS_NO_RESULT, method_request_authorization, 0),
+        SD_BUS_METHOD_WITH_ARGS("RequestAuthorization", SD_BUS_ARGS("o", device), SD_BUS_NO_RESULT,
+                                method_request_authorization, 0),
         SD_BUS_METHOD_WITH_ARGS("AuthorizeService", SD_BUS_ARGS("o", device, "s", uuid),
                                 SD_BUS_NO_RESULT, method_authorize_service, 0),
         SD_BUS_METHOD("Cancel", "", "", method_cancel, 0),

@@ -99,8 +99,8 @@ static bool stderr_is_journal(void) {
 static AuditBackend current_backend(void) {
         if (resolved_backend < 0)
                 resolved_backend = backend != AUDIT_BACKEND_AUTO ? backend
-                                   : stderr_is_journal()      ? AUDIT_BACKEND_JOURNAL
-                                                              : AUDIT_BACKEND_STDERR;
+                                   : stderr_is_journal()         ? AUDIT_BACKEND_JOURNAL
+                                                                 : AUDIT_BACKEND_STDERR;
         return (AuditBackend) resolved_backend;
 }
 
@@ -270,8 +270,7 @@ void audit_emit(const AuditRecord *r) {
         if (sink)
                 sink(r, line, sink_userdata);
         if (current_backend() == AUDIT_BACKEND_JOURNAL) {
-                _cleanup_free_ char *name =
-                        r->name ? audit_escape(r->name, AUDIT_NAME_MAX) : NULL;
+                _cleanup_free_ char *name = r->name ? audit_escape(r->name, AUDIT_NAME_MAX) : NULL;
                 _cleanup_free_ char *message = build_message(r, name);
                 emit_journal(r, fields, message);
         } else {
@@ -307,7 +306,8 @@ void log_msg(int priority, const char *fmt, ...) {
         va_start(ap, fmt);
         text = g_strdup_vprintf(fmt, ap);
         va_end(ap);
-        /* Under journald, the "<N>" prefix sets the priority of a stderr line (SyslogLevelPrefix). */
+        /* Under journald, the "<N>" prefix sets the priority of a stderr line (SyslogLevelPrefix).
+         */
         if (current_backend() == AUDIT_BACKEND_JOURNAL)
                 fprintf(stderr, "<%d>%s\n", priority, text);
         else

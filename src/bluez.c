@@ -8,12 +8,12 @@
 #include "bluez.h"
 #include "macro.h"
 
-#define BLUEZ_SERVICE "org.bluez"
-#define AGENT_MANAGER_PATH "/org/bluez"
+#define BLUEZ_SERVICE           "org.bluez"
+#define AGENT_MANAGER_PATH      "/org/bluez"
 #define AGENT_MANAGER_INTERFACE "org.bluez.AgentManager1"
-#define RETRY_MIN_USEC (1ULL * 1000000ULL)
-#define RETRY_MAX_USEC (30ULL * 1000000ULL)
-#define RELEASE_RETRY_USEC (2ULL * 1000000ULL)
+#define RETRY_MIN_USEC          (1ULL * 1000000ULL)
+#define RETRY_MAX_USEC          (30ULL * 1000000ULL)
+#define RELEASE_RETRY_USEC      (2ULL * 1000000ULL)
 #define UNREGISTER_TIMEOUT_USEC (2ULL * 1000000ULL)
 
 struct Bluez {
@@ -143,8 +143,8 @@ static int start_registration(Bluez *b) {
         b->registered_capability = b->capability;
         /* To the unique name: a reply can only come from the bluetoothd we are talking to. */
         r = sd_bus_call_method_async(b->bus, &b->call, b->owner, AGENT_MANAGER_PATH,
-                                     AGENT_MANAGER_INTERFACE, "RegisterAgent", on_register_reply,
-                                     b, "os", b->agent_path, capability_to_string(b->capability));
+                                     AGENT_MANAGER_INTERFACE, "RegisterAgent", on_register_reply, b,
+                                     "os", b->agent_path, capability_to_string(b->capability));
         if (r < 0) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST("org.pairgate.Error", "cannot send");
                 registration_failed(b, "RegisterAgent", &e);

@@ -17,8 +17,8 @@ struct ChainRun {
         PolicySet *set;
         char **route;
         const PairingQuery *query;
-        guint next;            /* index of the next policy to ask */
-        PolicyCall *call;      /* the pending policy call, if any */
+        guint next;       /* index of the next policy to ask */
+        PolicyCall *call; /* the pending policy call, if any */
         const PolicyOps *call_ops;
         chain_done_t done;
         void *userdata;
@@ -46,7 +46,6 @@ PolicySet *policy_set_unref(PolicySet *s) {
         g_free(s);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(PolicySet *, policy_set_unref);
 
 PolicySet *policy_set_new_empty(void) {
         PolicySet *s = g_new0(PolicySet, 1);
@@ -61,7 +60,7 @@ void policy_set_put(PolicySet *s, Policy *p) {
 }
 
 int policy_set_new(PolicySet **ret, const Config *c, const PolicyEnv *env, char **ret_error) {
-        _cleanup_(policy_set_unrefp) PolicySet *s = policy_set_new_empty();
+        PolicySet *s = policy_set_new_empty();
 
         for (const char *const *n = policy_names(); *n; n++) {
                 const PolicyOps *ops = policy_lookup(*n);
@@ -77,11 +76,12 @@ int policy_set_new(PolicySet **ret, const Config *c, const PolicyEnv *env, char 
                 if (r < 0) {
                         g_free(p->data);
                         g_free(p);
+                        policy_set_unref(s);
                         return r;
                 }
                 policy_set_put(s, p);
         }
-        *ret = TAKE_PTR(s);
+        *ret = s;
         return 0;
 }
 

@@ -10,7 +10,7 @@
 #include "policy.h"
 
 static const char *const top_level_keys[] = { "capability", "request_timeout", "max_pending",
-                                               "routes" };
+                                              "routes" };
 
 Config *config_free(Config *c) {
         if (!c)
@@ -74,11 +74,13 @@ static int parse_uint_range(Config *c, config_setting_t *root, const char *key, 
 
         if (!s)
                 return 0;
-        if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+        if (config_setting_type(s) != CONFIG_TYPE_INT &&
+            config_setting_type(s) != CONFIG_TYPE_INT64)
                 return fail(ret_error, c, s, "'%s' must be an integer, not %s", key, type_name(s));
         v = config_setting_get_int64(s);
         if (v < lo || v > hi)
-                return fail(ret_error, c, s, "'%s' = %lld is out of range (%u..%u)", key, v, lo, hi);
+                return fail(ret_error, c, s, "'%s' = %lld is out of range (%u..%u)", key, v, lo,
+                            hi);
         *value = (unsigned) v;
         return 0;
 }

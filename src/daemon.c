@@ -61,8 +61,8 @@ static void log_config_warnings(const Config *c) {
 
 static void on_owner_changed(Bluez *b, const char *new_owner, void *userdata) {
         Daemon *d = userdata;
-        AuditRecord rec = AUDIT_RECORD_INIT(new_owner ? AUDIT_BLUEZ_APPEARED
-                                                      : AUDIT_BLUEZ_VANISHED);
+        AuditRecord rec =
+                AUDIT_RECORD_INIT(new_owner ? AUDIT_BLUEZ_APPEARED : AUDIT_BLUEZ_VANISHED);
 
         rec.sender = new_owner;
         rec.message = new_owner ? "bluetoothd (org.bluez) appeared on the bus"

@@ -7,13 +7,13 @@
 #include "device-cache.h"
 #include "macro.h"
 
-#define BLUEZ_SERVICE "org.bluez"
+#define BLUEZ_SERVICE    "org.bluez"
 #define DEVICE_INTERFACE "org.bluez.Device1"
 
 struct DeviceCache {
         sd_bus *bus;
-        char *owner;                /* unique name we believe; NULL: no org.bluez */
-        GHashTable *devices;        /* path -> Device* */
+        char *owner;         /* unique name we believe; NULL: no org.bluez */
+        GHashTable *devices; /* path -> Device* */
         sd_bus_slot *match_added, *match_removed, *match_changed, *get_objects;
         device_changed_t changed_cb;
         void *changed_userdata;
@@ -197,8 +197,7 @@ static int on_managed_objects(sd_bus_message *m, void *userdata, sd_bus_error *r
                         r = sd_bus_message_exit_container(m);
         }
         if (r < 0)
-                log_warning("Malformed GetManagedObjects reply from org.bluez: %s",
-                            g_strerror(-r));
+                log_warning("Malformed GetManagedObjects reply from org.bluez: %s", g_strerror(-r));
         log_debug("device cache: %u devices", g_hash_table_size(c->devices));
         return 0;
 }
@@ -276,11 +275,11 @@ int device_cache_new(DeviceCache **ret, sd_bus *bus) {
                                               "org.freedesktop.DBus.ObjectManager",
                                               "InterfacesRemoved", on_interfaces_removed, NULL, c);
         if (r >= 0)
-                r = sd_bus_add_match_async(bus, &c->match_changed,
-                                           "type='signal',interface='org.freedesktop.DBus."
-                                           "Properties',member='PropertiesChanged',arg0='" DEVICE_INTERFACE
-                                           "'",
-                                           on_properties_changed, NULL, c);
+                r = sd_bus_add_match_async(
+                        bus, &c->match_changed,
+                        "type='signal',interface='org.freedesktop.DBus."
+                        "Properties',member='PropertiesChanged',arg0='" DEVICE_INTERFACE "'",
+                        on_properties_changed, NULL, c);
         if (r < 0) {
                 device_cache_free(c);
                 return r;

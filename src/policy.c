@@ -44,6 +44,5 @@ char *policy_error(const PolicyEnv *env, const config_setting_t *s, const char *
         va_end(ap);
         if (!file)
                 file = env && env->config_path ? env->config_path : "<config>";
-        return g_strdup_printf("%s:%u: %s", file,
-                               s ? config_setting_source_line(s) : 0, msg);
+        return g_strdup_printf("%s:%u: %s", file, s ? config_setting_source_line(s) : 0, msg);
 }

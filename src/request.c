@@ -11,8 +11,8 @@
 struct Request {
         uint64_t id;
         sd_event *event;
-        sd_bus_message *message;   /* NULL once answered */
-        PairingQuery query;        /* strings below are owned */
+        sd_bus_message *message; /* NULL once answered */
+        PairingQuery query;      /* strings below are owned */
         char *device, *adapter, *address, *address_type, *name, *pincode, *uuid, *model;
         PolicySet *policies;
         char **route;
@@ -195,7 +195,9 @@ void request_start(Request *r) {
 }
 
 void request_cancel(Request *r, const char *reason) {
-        RequestOutcome o = { .result = REQUEST_CANCELED, .method = r->query.method, .reason = reason };
+        RequestOutcome o = { .result = REQUEST_CANCELED,
+                             .method = r->query.method,
+                             .reason = reason };
 
         finish(r, &o);
 }

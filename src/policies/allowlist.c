@@ -24,8 +24,9 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
         for (int i = 0; i < config_setting_length(section); i++) {
                 const config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
                 if (!streq(config_setting_name(e), "devices")) {
-                        *ret_error = policy_error(env, e, "allowlist: unknown key '%s' (known: devices)",
-                                                  config_setting_name(e));
+                        *ret_error =
+                                policy_error(env, e, "allowlist: unknown key '%s' (known: devices)",
+                                             config_setting_name(e));
                         return -EINVAL;
                 }
         }
@@ -34,8 +35,9 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
                 return 0;
         if (config_setting_type(devices) != CONFIG_TYPE_ARRAY &&
             config_setting_type(devices) != CONFIG_TYPE_LIST) {
-                *ret_error = policy_error(env, devices, "allowlist.devices must be a list of addresses "
-                                                   "[ \"AA:BB:CC:DD:EE:FF\", ... ]");
+                *ret_error = policy_error(env, devices,
+                                          "allowlist.devices must be a list of addresses "
+                                          "[ \"AA:BB:CC:DD:EE:FF\", ... ]");
                 return -EINVAL;
         }
         for (int i = 0; i < config_setting_length(devices); i++) {
@@ -44,9 +46,11 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
                 char addr[BDADDR_STRLEN];
 
                 if (!s || !bdaddr_normalize(s, addr)) {
-                        *ret_error = policy_error(env, e, "allowlist.devices: '%s' is not a Bluetooth address "
-                                   "(AA:BB:CC:DD:EE:FF)",
-                                s ? s : "(not a string)");
+                        *ret_error =
+                                policy_error(env, e,
+                                             "allowlist.devices: '%s' is not a Bluetooth address "
+                                             "(AA:BB:CC:DD:EE:FF)",
+                                             s ? s : "(not a string)");
                         return -EINVAL;
                 }
                 g_hash_table_add(a->addresses, g_strdup(addr));

@@ -20,17 +20,18 @@ static void test_matching(void) {
         char *error = NULL;
         const PolicyEnv env = { 0 };
 
-        g_assert_cmpint(config_load_string(
-                                "routes = { RequestConfirmation = [ \"allowlist\" ];\n"
-                                "           RequestAuthorization = [ \"allowlist\" ];\n"
-                                "           AuthorizeService = [ \"allowlist\" ];\n"
-                                "           RequestPasskey = [ \"allowlist\" ]; };\n"
-                                "allowlist = { devices = [ \"aa:bb:cc:dd:ee:ff\", \"00:11:22:33:44:55\" ]; };\n",
-                                "t.conf", &c, &error),
+        g_assert_cmpint(config_load_string("routes = { RequestConfirmation = [ \"allowlist\" ];\n"
+                                           "           RequestAuthorization = [ \"allowlist\" ];\n"
+                                           "           AuthorizeService = [ \"allowlist\" ];\n"
+                                           "           RequestPasskey = [ \"allowlist\" ]; };\n"
+                                           "allowlist = { devices = [ \"aa:bb:cc:dd:ee:ff\", "
+                                           "\"00:11:22:33:44:55\" ]; };\n",
+                                           "t.conf", &c, &error),
                         ==, 0);
         g_assert_cmpint(policy_set_new(&set, c, &env, &error), ==, 0);
 
-        for (AgentMethod m = AGENT_METHOD_REQUEST_CONFIRMATION; m <= AGENT_METHOD_AUTHORIZE_SERVICE; m++) {
+        for (AgentMethod m = AGENT_METHOD_REQUEST_CONFIRMATION; m <= AGENT_METHOD_AUTHORIZE_SERVICE;
+             m++) {
                 g_assert_cmpint(decide(set, c, m, "AA:BB:CC:DD:EE:FF"), ==, CHAIN_ALLOW);
                 g_assert_cmpint(decide(set, c, m, "aa:bb:cc:dd:ee:ff"), ==, CHAIN_ALLOW);
                 g_assert_cmpint(decide(set, c, m, "00:11:22:33:44:55"), ==, CHAIN_ALLOW);

@@ -53,9 +53,10 @@ static void test_record_fields(void) {
         g_assert_cmpuint(lines->len, ==, 1);
         line = lines->pdata[0];
         g_assert_null(strchr(line, '\n'));
-        g_assert_true(g_str_has_prefix(line, "audit event=deny request=42 method=RequestAuthorization "
-                                             "device=/org/bluez/hci0/dev_11_22_33_44_55_66 "
-                                             "address=11:22:33:44:55:66 name=\"$(\\x0aNNN"));
+        g_assert_true(g_str_has_prefix(line,
+                                       "audit event=deny request=42 method=RequestAuthorization "
+                                       "device=/org/bluez/hci0/dev_11_22_33_44_55_66 "
+                                       "address=11:22:33:44:55:66 name=\"$(\\x0aNNN"));
         /* 64 raw bytes of name, then "...": 3 escaped + 61 N. */
         {
                 _cleanup_free_ char *ns = g_strnfill(61, 'N');
@@ -98,9 +99,15 @@ static Request *start(Ctx *c, PolicySet *set, const char *const *route, AgentMet
                            .address = "AA:BB:CC:DD:EE:FF",
                            .pincode = pin,
                            .model = "legacy-pin" };
-        RequestParams p = { .id = 1, .event = c->event, .query = &q, .policies = set,
-                            .route = route, .timeout_usec = timeout_usec, .reply = never_reply,
-                            .finished = on_finished, .userdata = c };
+        RequestParams p = { .id = 1,
+                            .event = c->event,
+                            .query = &q,
+                            .policies = set,
+                            .route = route,
+                            .timeout_usec = timeout_usec,
+                            .reply = never_reply,
+                            .finished = on_finished,
+                            .userdata = c };
         Request *r = NULL;
 
         g_assert_cmpint(request_new(&r, &p), ==, 0);
@@ -115,9 +122,9 @@ static int quit(sd_event_source *s, uint64_t usec, void *userdata) {
 
 /* Run a fresh loop for usec (an sd_event cannot run again once it exited). */
 static void run_loop(Ctx *c, uint64_t usec) {
-        g_assert_cmpint(sd_event_add_time_relative(c->event, NULL, CLOCK_MONOTONIC, usec, 0, quit,
-                                                   NULL),
-                        >=, 0);
+        g_assert_cmpint(
+                sd_event_add_time_relative(c->event, NULL, CLOCK_MONOTONIC, usec, 0, quit, NULL),
+                >=, 0);
         g_assert_cmpint(sd_event_loop(c->event), ==, 0);
 }
 

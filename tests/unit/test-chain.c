@@ -11,7 +11,7 @@
 typedef struct Script {
         Verdict verdict;
         bool async;
-        int fail;         /* decide returns this negative errno */
+        int fail; /* decide returns this negative errno */
         bool has_passkey;
         uint32_t passkey;
         const char *pin;
@@ -26,8 +26,10 @@ struct PolicyCall {
 };
 
 static void fill(const Script *s, PolicyResult *ret) {
-        *ret = (PolicyResult){ .verdict = s->verdict, .reason = "scripted",
-                               .has_passkey = s->has_passkey, .passkey = s->passkey };
+        *ret = (PolicyResult){ .verdict = s->verdict,
+                               .reason = "scripted",
+                               .has_passkey = s->has_passkey,
+                               .passkey = s->passkey };
         if (s->pin)
                 g_strlcpy(ret->pin, s->pin, sizeof ret->pin);
 }
@@ -78,12 +80,15 @@ static void script_fire(Script *s) {
         g_free(call);
 }
 
-static const PolicyOps ops_a = { .name = "a", .decide = script_decide, .cancel = script_cancel,
-                                 .request_ended = script_ended };
-static const PolicyOps ops_b = { .name = "b", .decide = script_decide, .cancel = script_cancel,
-                                 .request_ended = script_ended };
-static const PolicyOps ops_c = { .name = "c", .decide = script_decide, .cancel = script_cancel,
-                                 .request_ended = script_ended };
+static const PolicyOps ops_a = {
+        .name = "a", .decide = script_decide, .cancel = script_cancel, .request_ended = script_ended
+};
+static const PolicyOps ops_b = {
+        .name = "b", .decide = script_decide, .cancel = script_cancel, .request_ended = script_ended
+};
+static const PolicyOps ops_c = {
+        .name = "c", .decide = script_decide, .cancel = script_cancel, .request_ended = script_ended
+};
 
 typedef struct Fixture {
         PolicySet *set;
@@ -106,7 +111,8 @@ static void setup(Fixture *f, gconstpointer data) {
         f->a = add(f->set, &ops_a);
         f->b = add(f->set, &ops_b);
         f->c = add(f->set, &ops_c);
-        f->q = (PairingQuery){ .method = AGENT_METHOD_REQUEST_CONFIRMATION, .address = "AA:BB:CC:DD:EE:FF" };
+        f->q = (PairingQuery){ .method = AGENT_METHOD_REQUEST_CONFIRMATION,
+                               .address = "AA:BB:CC:DD:EE:FF" };
 }
 
 static void teardown(Fixture *f, gconstpointer data) {

@@ -107,11 +107,12 @@ static void test_errors(void) {
                    "policy names are strings");
         load_fails("routes = {\n\n  RequestConfirmation = [ \"allowlist\", \"speach\" ];\n};\n", 3,
                    "unknown policy 'speach'");
-        load_fails("routes = {\n  RequestConfirmation = [ \"allowlist\", \"allowlist\" ];\n};\n",
-                   2, "listed twice");
+        load_fails("routes = {\n  RequestConfirmation = [ \"allowlist\", \"allowlist\" ];\n};\n", 2,
+                   "listed twice");
         load_fails("allowlist = [ ];\n", 1, "must be a group");
-        load_fails("allowlist = {\n  devices = [ \"AA:BB:CC:DD:EE:FF\",\n \"AA:BB:CC:DD:EE\" ];\n};\n",
-                   3, "'AA:BB:CC:DD:EE' is not a Bluetooth address");
+        load_fails(
+                "allowlist = {\n  devices = [ \"AA:BB:CC:DD:EE:FF\",\n \"AA:BB:CC:DD:EE\" ];\n};\n",
+                3, "'AA:BB:CC:DD:EE' is not a Bluetooth address");
         load_fails("allowlist = {\n  device = [ ];\n};\n", 2, "unknown key 'device'");
         load_fails("allowlist = {\n  devices = \"AA:BB:CC:DD:EE:FF\";\n};\n", 2,
                    "must be a list of addresses");
@@ -130,8 +131,8 @@ static void test_file_errors(void) {
         g_assert_nonnull(strstr(error, "/nonexistent/pairgate.conf"));
         g_clear_pointer(&error, g_free);
 
-        g_assert_true(g_file_set_contents(path, "capability = \"DisplayOnly\";\nbogus = 1;\n", -1,
-                                          NULL));
+        g_assert_true(
+                g_file_set_contents(path, "capability = \"DisplayOnly\";\nbogus = 1;\n", -1, NULL));
         g_assert_cmpint(config_load_file(path, &c, &error), <, 0);
         if (!g_str_has_prefix(error, expected))
                 g_error("expected prefix '%s', got '%s'", expected, error);

@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian 12 / Raspberry Pi OS packages pairgate needs, by group, only when missing.
+# Usage: tools/install-deps.sh GROUP...   (build runtime test e2e)
+set -eu
+
+build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev scdoc"
+runtime="bluez dbus systemd"
+# Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
+# install tests use systemd-analyze and dbus-daemon; lint uses clang-format.
+test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd clang-format clang-tidy"
+
+pkgs=""
+for group in "$@"; do
+        case "$group" in
+        build) pkgs="$pkgs $build" ;;
+        runtime) pkgs="$pkgs $runtime" ;;
+        test) pkgs="$pkgs $test" ;;
+        e2e) ;; # tests/e2e/install-deps.sh, below
+        *) echo "install-deps: unknown group '$group' (build runtime test e2e)" >&2; exit 2 ;;
+        esac
+done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+        SUDO="sudo"
+fi
+
+missing=""
+for p in $pkgs; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+                missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+        echo "install-deps: installing:$missing"
+        $SUDO apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+for group in "$@"; do
+        if [ "$group" = e2e ]; then
+                "$(dirname "$0")/../tests/e2e/install-deps.sh"
+        fi
+done
