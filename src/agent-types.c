@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "agent-types.h"
-#include "macro.h"
+#include "string-table.h"
 
 static const char *const capability_table[_CAPABILITY_MAX] = {
         [CAPABILITY_DISPLAY_ONLY] = "DisplayOnly",
@@ -22,27 +22,18 @@ static const char *const agent_method_table[_AGENT_METHOD_MAX] = {
         [AGENT_METHOD_AUTHORIZE_SERVICE] = "AuthorizeService",
 };
 
-static int table_lookup(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -1;
-        for (int i = 0; i < n; i++)
-                if (streq(table[i], s))
-                        return i;
-        return -1;
-}
-
 const char *capability_to_string(Capability c) {
-        return c >= 0 && c < _CAPABILITY_MAX ? capability_table[c] : NULL;
+        return string_table_to_string(capability_table, _CAPABILITY_MAX, c);
 }
 
 Capability capability_from_string(const char *s) {
-        return (Capability) table_lookup(capability_table, _CAPABILITY_MAX, s);
+        return (Capability) string_table_lookup(capability_table, _CAPABILITY_MAX, s);
 }
 
 const char *agent_method_to_string(AgentMethod m) {
-        return m >= 0 && m < _AGENT_METHOD_MAX ? agent_method_table[m] : NULL;
+        return string_table_to_string(agent_method_table, _AGENT_METHOD_MAX, m);
 }
 
 AgentMethod agent_method_from_string(const char *s) {
-        return (AgentMethod) table_lookup(agent_method_table, _AGENT_METHOD_MAX, s);
+        return (AgentMethod) string_table_lookup(agent_method_table, _AGENT_METHOD_MAX, s);
 }

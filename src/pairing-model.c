@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "pairing-model.h"
+#include "string-table.h"
 
 /* Step 1's result, before the kernel or bluetoothd have a say. */
 typedef enum SpecMethod {
@@ -56,45 +57,36 @@ static const char *const jw_repairing_table[_JW_REPAIRING_MAX] = {
         [JW_REPAIRING_ALWAYS] = "always",
 };
 
-static int lookup_string(const char *const *table, int n, const char *s) {
-        if (!s)
-                return -1;
-        for (int i = 0; i < n; i++)
-                if (streq(table[i], s))
-                        return i;
-        return -1;
-}
-
 const char *pairing_transport_to_string(PairingTransport t) {
-        return t >= 0 && t < _PAIRING_TRANSPORT_MAX ? transport_table[t] : NULL;
+        return string_table_to_string(transport_table, _PAIRING_TRANSPORT_MAX, t);
 }
 
 PairingTransport pairing_transport_from_string(const char *s) {
-        return (PairingTransport) lookup_string(transport_table, _PAIRING_TRANSPORT_MAX, s);
+        return (PairingTransport) string_table_lookup(transport_table, _PAIRING_TRANSPORT_MAX, s);
 }
 
 const char *pairing_model_to_string(PairingModel m) {
-        return m >= 0 && m < _PAIRING_MODEL_MAX ? model_table[m] : NULL;
+        return string_table_to_string(model_table, _PAIRING_MODEL_MAX, m);
 }
 
 PairingModel pairing_model_from_string(const char *s) {
-        return (PairingModel) lookup_string(model_table, _PAIRING_MODEL_MAX, s);
+        return (PairingModel) string_table_lookup(model_table, _PAIRING_MODEL_MAX, s);
 }
 
 const char *pairing_call_to_string(PairingCall c) {
-        return c >= 0 && c < _PAIRING_CALL_MAX ? call_table[c] : NULL;
+        return string_table_to_string(call_table, _PAIRING_CALL_MAX, c);
 }
 
 PairingCall pairing_call_from_string(const char *s) {
-        return (PairingCall) lookup_string(call_table, _PAIRING_CALL_MAX, s);
+        return (PairingCall) string_table_lookup(call_table, _PAIRING_CALL_MAX, s);
 }
 
 const char *jw_repairing_to_string(JwRepairing j) {
-        return j >= 0 && j < _JW_REPAIRING_MAX ? jw_repairing_table[j] : NULL;
+        return string_table_to_string(jw_repairing_table, _JW_REPAIRING_MAX, j);
 }
 
 JwRepairing jw_repairing_from_string(const char *s) {
-        return (JwRepairing) lookup_string(jw_repairing_table, _JW_REPAIRING_MAX, s);
+        return (JwRepairing) string_table_lookup(jw_repairing_table, _JW_REPAIRING_MAX, s);
 }
 
 AgentMethod pairing_call_to_method(PairingCall call) {
