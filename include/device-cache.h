@@ -33,4 +33,8 @@ int device_cache_reset(DeviceCache *c, const char *owner);
 void device_cache_clear(DeviceCache *c);
 const Device *device_cache_get(DeviceCache *c, const char *path);
 unsigned device_cache_size(DeviceCache *c);
-void device_cache_set_changed_cb(DeviceCache *c, device_changed_t cb, void *userdata);
+/* Listeners are called in the order added; a listener may remove itself (or another) from within
+ * the callback. The returned handle is for device_cache_remove_listener(). */
+typedef struct DeviceListener DeviceListener;
+DeviceListener *device_cache_add_listener(DeviceCache *c, device_changed_t cb, void *userdata);
+void device_cache_remove_listener(DeviceCache *c, DeviceListener *l);

@@ -54,9 +54,12 @@ typedef void (*policy_done_t)(const PolicyResult *res, void *userdata);
 
 /* What a policy may use: the loop, the bus (may be NULL in unit tests), and a notifier so a
  * policy can write audit records of its own. */
+typedef struct DeviceCache DeviceCache;
+
 typedef struct PolicyEnv {
-        sd_event *event;
-        sd_bus *bus;
+        sd_event *event;         /* NULL when only validating (--check-config, config load) */
+        sd_bus *bus;             /* may be NULL in unit tests */
+        DeviceCache *devices;    /* device facts and change listeners; may be NULL in tests */
         const char *config_path; /* for error messages when a setting has no source file */
 } PolicyEnv;
 

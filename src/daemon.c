@@ -111,7 +111,9 @@ static void reload(Daemon *d) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
         PolicySet *ps = NULL;
-        const PolicyEnv env = { .event = d->event, .bus = d->bus, .config_path = d->config_path };
+        const PolicyEnv env = {
+                .event = d->event, .bus = d->bus, .devices = d->cache, .config_path = d->config_path
+        };
         AuditRecord rec;
         int r;
 
@@ -186,10 +188,10 @@ int daemon_new(Daemon **ret, const char *config_path, Config *config) {
 Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
-        agent_free(d->agent); /* answers anything still held */
+        agent_free(d->agent);          /* answers anything still held */
+        policy_set_unref(d->policies); /* policies may listen to the device cache */
         bluez_free(d->bluez);
         device_cache_free(d->cache);
-        policy_set_unref(d->policies);
         if (d->bus) {
                 (void) sd_bus_flush(d->bus);
                 sd_bus_flush_close_unref(d->bus);
@@ -218,6 +220,10 @@ static int setup(Daemon *d) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* Children (speech synthesis) are reaped through sd_event_add_child(), which needs
+         * SIGCHLD blocked. */
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
         for (int sig = SIGHUP; sig <= SIGTERM; sig++)
                 if (sigismember(&mask, sig)) {
                         r = sd_event_add_signal(d->event, NULL, sig, on_signal, d);
@@ -237,13 +243,15 @@ static int setup(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus: %s", g_strerror(-r));
 
-        env = (PolicyEnv){ .event = d->event, .bus = d->bus, .config_path = d->config_path };
-        r = policy_set_new(&d->policies, d->config, &env, &error);
-        if (r < 0)
-                return log_error_errno(r, "%s", error ? error : g_strerror(-r));
         r = device_cache_new(&d->cache, d->bus);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch BlueZ devices: %s", g_strerror(-r));
+        env = (PolicyEnv){
+                .event = d->event, .bus = d->bus, .devices = d->cache, .config_path = d->config_path
+        };
+        r = policy_set_new(&d->policies, d->config, &env, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", error ? error : g_strerror(-r));
         r = bluez_new(&d->bluez, d->bus, d->event, AGENT_OBJECT_PATH, d->config->capability,
                       &bluez_cb, d);
         if (r < 0)

@@ -15,8 +15,13 @@ struct DeviceCache {
         char *owner;         /* unique name we believe; NULL: no org.bluez */
         GHashTable *devices; /* path -> Device* */
         sd_bus_slot *match_added, *match_removed, *match_changed, *get_objects;
-        device_changed_t changed_cb;
-        void *changed_userdata;
+        GList *listeners; /* DeviceListener* */
+};
+
+struct DeviceListener {
+        device_changed_t cb;
+        void *userdata;
+        bool removed;
 };
 
 static void device_free(void *p) {
@@ -144,8 +149,24 @@ static Device *device_get_or_add(DeviceCache *c, const char *path) {
 }
 
 static void notify(DeviceCache *c, const Device *d, bool removed) {
-        if (c->changed_cb)
-                c->changed_cb(d, removed, c->changed_userdata);
+        /* Iterate over a copy: a listener may remove listeners while we call them. Removed ones
+         * are only marked, and freed after the walk. */
+        GList *copy = g_list_copy(c->listeners);
+
+        for (GList *l = copy; l; l = l->next) {
+                DeviceListener *dl = l->data;
+                if (!dl->removed)
+                        dl->cb(d, removed, dl->userdata);
+        }
+        g_list_free(copy);
+        for (GList *l = c->listeners, *next; l; l = next) {
+                DeviceListener *dl = l->data;
+                next = l->next;
+                if (dl->removed) {
+                        c->listeners = g_list_delete_link(c->listeners, l);
+                        g_free(dl);
+                }
+        }
 }
 
 /* a{sa{sv}} for object path: keep Device1's properties. */
@@ -296,6 +317,7 @@ DeviceCache *device_cache_free(DeviceCache *c) {
         sd_bus_slot_unref(c->match_changed);
         sd_bus_slot_unref(c->get_objects);
         g_hash_table_unref(c->devices);
+        g_list_free_full(c->listeners, g_free);
         sd_bus_unref(c->bus);
         g_free(c->owner);
         g_free(c);
@@ -324,7 +346,16 @@ unsigned device_cache_size(DeviceCache *c) {
         return g_hash_table_size(c->devices);
 }
 
-void device_cache_set_changed_cb(DeviceCache *c, device_changed_t cb, void *userdata) {
-        c->changed_cb = cb;
-        c->changed_userdata = userdata;
+DeviceListener *device_cache_add_listener(DeviceCache *c, device_changed_t cb, void *userdata) {
+        DeviceListener *l = g_new0(DeviceListener, 1);
+
+        l->cb = cb;
+        l->userdata = userdata;
+        c->listeners = g_list_append(c->listeners, l);
+        return l;
+}
+
+void device_cache_remove_listener(DeviceCache *c, DeviceListener *l) {
+        if (c && l)
+                l->removed = true; /* freed by the next notify() or by device_cache_free() */
 }
