@@ -11,8 +11,14 @@ tools/install-deps.sh build runtime test e2e
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DPAIRGATE_WERROR=ON -DPAIRGATE_SANITIZE=ON \
         -DPAIRGATE_TEST_POLICIES=ON -DBUILD_TESTING=ON
 cmake --build build-test -j"$(nproc)"
-cd build-test
 status=0
-ctest --output-on-failure -j2 --timeout 1200 || status=$?
+(cd build-test && ctest --output-on-failure -j2 --timeout 1200) || status=$?
+
+# Speed and memory targets: a benchmark on an optimised build without sanitizers.
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
+cmake --build build-bench -j"$(nproc)"
+echo "== bench/request-bench.py"
+/usr/bin/python3 bench/request-bench.py --pairgated build-bench/pairgated || status=$?
+
 echo "test suite took $(( $(date +%s) - start )) s"
 exit $status

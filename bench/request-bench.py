@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Benchmark: how fast pairgated answers Agent1 requests, and how much memory it holds.
+
+pairgated (a non-sanitizer build) runs on a private dbus-daemon against the fake BlueZ of the bus
+tests, with DEVICES devices in its cache and half of them allowlisted. The fake BlueZ sends
+REQUESTS RequestAuthorization calls, keeping CONCURRENCY in flight, and measures each answer's
+latency at the caller (so the figures include the bus and the Python client; pairgated's own
+share is smaller). Memory: VmRSS/VmHWM of pairgated after start-up, after a warm-up, and after
+the run; growth between warm-up and the end is what a leak would show.
+
+Targets (the run fails when one is missed; the figures are printed either way):
+  p99 latency <= 25 ms, throughput >= 1000 requests/s (2 cores, shared with the client),
+  VmHWM <= 8 MiB, RSS growth over the run <= 1 MiB, and every request answered correctly.
+
+Usage: bench/request-bench.py --pairgated PATH [--requests N] [--devices N] [--concurrency N]
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'bus'))
+
+import harness  # noqa: E402
+from harness import Daemon, PrivateBus, make_config  # noqa: E402
+from fake_bluez import FakeBluez, iterate, wait_until  # noqa: E402
+import fake_bluez  # noqa: E402
+
+REJECTED = 'org.bluez.Error.Rejected'
+
+
+def mem_kib(pid):
+    out = {}
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            k, _, v = line.partition(':')
+            if k in ('VmRSS', 'VmHWM'):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def address(i):
+    return '10:00:00:00:%02X:%02X' % (i // 256, i % 256)
+
+
+def run_batch(fake, n, concurrency, devices, lat):
+    """Send n RequestAuthorization calls, concurrency at a time; check each answer."""
+    pending = []
+    sent = wrong = 0
+    while sent < n or pending:
+        while sent < n and len(pending) < concurrency:
+            i = sent % devices
+            call = fake.call_agent('RequestAuthorization', fake_bluez.path_for_address(address(i)))
+            pending.append((call, i % 2 == 0))
+            sent += 1
+        iterate(0)
+        still = []
+        for call, allowed in pending:
+            if not call.done:
+                still.append((call, allowed))
+                continue
+            lat.append(call.latency)
+            if call.ok != allowed or (not allowed and call.error_name != REJECTED):
+                wrong += 1
+        pending = still
+    return wrong
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--pairgated', required=True)
+    ap.add_argument('--requests', type=int, default=5000)
+    ap.add_argument('--devices', type=int, default=500)
+    ap.add_argument('--concurrency', type=int, default=8)
+    a = ap.parse_args()
+
+    fake_bluez.mainloop()
+    work = tempfile.mkdtemp(prefix='pg-bench-', dir='/tmp')
+    bus = PrivateBus(work)
+    fake = FakeBluez(bus.address)
+    for i in range(a.devices):
+        fake.add_device(address(i), 'Device %d' % i, emit=False)
+    fake.start()
+    allow = [address(i) for i in range(0, a.devices, 2)]
+    cfg = os.path.join(work, 'pairgate.conf')
+    with open(cfg, 'w') as f:
+        f.write(make_config(max_pending=64, allowlist=allow,
+                            routes={'RequestAuthorization': ['allowlist']}))
+    d = Daemon(a.pairgated, work, bus.address, cfg)
+    ok = True
+    try:
+        if not wait_until(lambda: fake.default_agent is not None, 10):
+            print('pairgated did not register')
+            return 1
+        iterate(0.5)  # GetManagedObjects answered, cache filled
+        m0 = mem_kib(d.proc.pid)
+        lat = []
+        wrong = run_batch(fake, 500, a.concurrency, a.devices, lat)
+        m1 = mem_kib(d.proc.pid)
+        lat = []
+        t0 = time.monotonic()
+        wrong += run_batch(fake, a.requests, a.concurrency, a.devices, lat)
+        elapsed = time.monotonic() - t0
+        iterate(0.2)
+        m2 = mem_kib(d.proc.pid)
+        lat.sort()
+
+        def pct(p):
+            return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000
+
+        rate = a.requests / elapsed
+        growth = m2['VmRSS'] - m1['VmRSS']
+        print('requests: %d (%d devices in cache, %d in flight), wrong answers: %d'
+              % (a.requests, a.devices, a.concurrency, wrong))
+        print('latency at the caller: p50 %.2f ms, p99 %.2f ms, max %.2f ms'
+              % (pct(0.50), pct(0.99), lat[-1] * 1000))
+        print('throughput: %.0f requests/s' % rate)
+        print('pairgated memory: RSS %d KiB after start, %d KiB after warm-up, %d KiB at the end '
+              '(growth %d KiB); peak (VmHWM) %d KiB'
+              % (m0['VmRSS'], m1['VmRSS'], m2['VmRSS'], growth, m2['VmHWM']))
+        checks = [('every answer right', wrong == 0),
+                  ('p99 <= 25 ms', pct(0.99) <= 25),
+                  ('throughput >= 1000/s', rate >= 1000),
+                  ('VmHWM <= 8 MiB', m2['VmHWM'] <= 8 * 1024),
+                  ('RSS growth <= 1 MiB', growth <= 1024)]
+        for name, good in checks:
+            print('%s %s' % ('ok  ' if good else 'FAIL', name))
+            ok = ok and good
+    finally:
+        d.signal(15)
+        d.wait_exit(10)
+        d.close()
+        fake.close()
+        bus.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
