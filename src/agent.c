@@ -281,25 +281,34 @@ static int method_authorize_service(sd_bus_message *m, void *userdata, sd_bus_er
         return handle_request(a, m, AGENT_METHOD_AUTHORIZE_SERVICE, device, &q);
 }
 
+/* UNPRIVILEGED: access control is ours (check_sender: only the owner of org.bluez) and the D-Bus
+ * policy's. Without it sd-bus checks the caller's uid itself with a blocking bus round trip per
+ * call, refuses other uids with AccessDenied before we can audit them, and drops calls whose
+ * sender has already left the bus, such as bluetoothd's Cancel() and Release() at exit. */
 static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("Release", "", "", method_release, 0),
+        SD_BUS_METHOD("Release", "", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RequestPinCode", SD_BUS_ARGS("o", device),
-                                SD_BUS_RESULT("s", pincode), method_request_pin_code, 0),
+                                SD_BUS_RESULT("s", pincode), method_request_pin_code,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DisplayPinCode", SD_BUS_ARGS("o", device, "s", pincode),
-                                SD_BUS_NO_RESULT, method_display_pin_code, 0),
+                                SD_BUS_NO_RESULT, method_display_pin_code,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RequestPasskey", SD_BUS_ARGS("o", device),
-                                SD_BUS_RESULT("u", passkey), method_request_passkey, 0),
-        SD_BUS_METHOD_WITH_ARGS("DisplayPasskey",
-                                SD_BUS_ARGS("o", device, "u", passkey, "q", entered),
-                                SD_BUS_NO_RESULT, method_display_passkey, 0),
+                                SD_BUS_RESULT("u", passkey), method_request_passkey,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+                "DisplayPasskey", SD_BUS_ARGS("o", device, "u", passkey, "q", entered),
+                SD_BUS_NO_RESULT, method_display_passkey, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RequestConfirmation", SD_BUS_ARGS("o", device, "u", passkey),
-                                SD_BUS_NO_RESULT, method_request_confirmation, 0),
+                                SD_BUS_NO_RESULT, method_request_confirmation,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RequestAuthorization", SD_BUS_ARGS("o", device), SD_BUS_NO_RESULT,
-                                method_request_authorization, 0),
+                                method_request_authorization, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AuthorizeService", SD_BUS_ARGS("o", device, "s", uuid),
-                                SD_BUS_NO_RESULT, method_authorize_service, 0),
-        SD_BUS_METHOD("Cancel", "", "", method_cancel, 0),
+                                SD_BUS_NO_RESULT, method_authorize_service,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Cancel", "", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

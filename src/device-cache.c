@@ -261,9 +261,21 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
+/* A property BlueZ declares invalidated no longer has the value we kept. */
+static void invalidate(Device *d, const char *key) {
+        if (streq(key, "Name"))
+                g_clear_pointer(&d->name, g_free);
+        else if (streq(key, "Alias"))
+                g_clear_pointer(&d->alias, g_free);
+        else if (streq(key, "AddressType"))
+                g_clear_pointer(&d->address_type, g_free);
+        else if (streq(key, "Class"))
+                d->has_class = false;
+}
+
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         DeviceCache *c = userdata;
-        const char *iface, *path = sd_bus_message_get_path(m);
+        const char *iface, *key, *path = sd_bus_message_get_path(m);
         Device *d;
         int r;
 
@@ -274,6 +286,10 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 return 0;
         d = device_get_or_add(c, path);
         r = read_properties(m, d);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(m, "s", &key)) > 0)
+                invalidate(d, key);
         if (r < 0)
                 log_debug("Malformed PropertiesChanged on %s: %s", path, g_strerror(-r));
         notify(c, d, false);

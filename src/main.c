@@ -79,17 +79,17 @@ int main(int argc, char *argv[]) {
                         return EXIT_USAGE;
                 }
         if (optind < argc) {
-                fprintf(stderr, "pairgated: unexpected argument '%s'\n", argv[optind]);
+                fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
                 return EXIT_USAGE;
         }
         if (json && !explain) {
-                fprintf(stderr, "pairgated: --json only goes with --explain\n");
+                fprintf(stderr, "error: --json only goes with --explain\n");
                 return EXIT_USAGE;
         }
 
         r = config_load_file(config_path, &config, &error);
         if (r < 0) {
-                fprintf(stderr, "pairgated: invalid configuration: %s\n",
+                fprintf(stderr, "error: invalid configuration: %s\n",
                         error ? error : g_strerror(-r));
                 return EXIT_CONFIG;
         }
