@@ -64,8 +64,9 @@ typedef struct PolicyEnv {
 } PolicyEnv;
 
 typedef struct PolicyOps {
-        const char *name; /* as named in the config */
-        size_t size;      /* of the policy's private data, allocated zeroed by the registry */
+        const char *name;   /* as named in the config */
+        size_t size;        /* of the policy's private data, allocated zeroed by the registry */
+        bool needs_section; /* a route naming it without "<name> = { ... };" is a config error */
         /* Validate the section (NULL when absent) and set up. Errors: <0 and *ret_error set to
          * "file:line: message" (use policy_error()). Called with env->event == NULL for
          * --check-config: validate only, open nothing. */

@@ -126,6 +126,11 @@ static int parse_routes(Config *c, config_setting_t *routes, char **ret_error) {
                                             "route '%s': unknown policy '%s' (known: %s)", mname,
                                             pname, known);
                         }
+                        if (policy_lookup(pname)->needs_section && !config_policy_section(c, pname))
+                                return fail(ret_error, c, e,
+                                            "route '%s': policy '%s' needs a '%s = { ... };' "
+                                            "section",
+                                            mname, pname, pname);
                         for (guint k = 0; k < names->len; k++)
                                 if (streq(names->pdata[k], pname))
                                         return fail(ret_error, c, e,

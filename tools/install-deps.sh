@@ -4,11 +4,12 @@
 # Usage: tools/install-deps.sh GROUP...   (build runtime test e2e)
 set -eu
 
-build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev scdoc"
-runtime="bluez dbus systemd"
+build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev scdoc"
+# espeak-ng: the default text-to-speech command of the speech policy.
+runtime="bluez dbus systemd espeak-ng"
 # Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
 # install tests use systemd-analyze and dbus-daemon; lint uses clang-format.
-test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd clang-format clang-tidy"
+test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd clang-format clang-tidy sox"
 
 pkgs=""
 for group in "$@"; do

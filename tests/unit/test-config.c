@@ -118,6 +118,8 @@ static void test_errors(void) {
                    "must be a list of addresses");
         load_fails("capability = \"DisplayYesNo\";\ncapability = \"DisplayOnly\";\n", 2,
                    "duplicate");
+        load_fails("routes = {\n  AuthorizeService = [ \"allowlist\",\n \"button\" ];\n};\n", 3,
+                   "policy 'button' needs a 'button = { ... };' section");
 }
 
 static void test_file_errors(void) {

@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: MIT */
+/* speech: the speaker is the display. A presenter for DisplayPasskey, DisplayPinCode,
+ * RequestConfirmation (and RequestAuthorization): it starts speaking and passes at once, so the
+ * next policy of the route (e.g. button) decides while the voice is still speaking. With
+ * generate_pin = true it decides RequestPinCode: a random 6-digit PIN, spoken, returned.
+ *
+ * Text-to-speech runs as an argv template, never through a shell (see spawn-pipeline.h). One
+ * message is spoken `repeat` times, each time as a separate utterance (its own process group), with
+ * pause_ms of silence between them.
+ *
+ * When speech stops:
+ * - RequestConfirmation, RequestAuthorization: when the request ends (decided by anyone,
+ *   canceled, timed out): request_ended().
+ * - DisplayPasskey, DisplayPinCode and a generated PIN: the request ends at once (bluetoothd does
+ *   not wait for DisplayPasskey, the chain acknowledges DisplayPinCode, the PIN is returned at
+ *   once) while the remote user still has to hear and type the code, and bluetoothd sends no
+ *   Cancel afterwards. So these "display" speeches last until the pairing ends, as the device
+ *   cache tells (Paired turned true, Connected turned false, device removed), or
+ *   display_timeout. A DisplayPasskey repeated for the same device and code (BR/EDR keypress
+ *   notifications, `entered` increasing) does not restart anything.
+ * - A new speech silences the others: the latest pairing is the one the listener cares about.
+ *
+ * A missing, failing or hanging synthesiser is logged and audited (AUDIT_POLICY_EVENT, TTS=...)
+ * and never decides anything. Texts containing a PIN are never logged, and neither is what the
+ * synthesiser printed while speaking them. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "audit.h"
+#include "device-cache.h"
+#include "macro.h"
+#include "policy.h"
+#include "spawn-pipeline.h"
+#include "speech-text.h"
+
+#define SPEECH_KILL_GRACE_USEC (1000 * 1000ULL)
+#define SPEECH_TEXT_MAX        1024 /* bytes of a rendered text */
+#define SPEECH_PIN_SPELL_MAX   16
+
+static const char *const default_command[] = {
+        "espeak-ng", "-v", "en", "-s", "140", "{text}", NULL
+};
+
+static const struct {
+        AgentMethod method;
+        unsigned allowed; /* placeholders */
+        const char *text; /* default */
+} method_texts[] = {
+        { AGENT_METHOD_DISPLAY_PASSKEY, SPEECH_VAR_PASSKEY | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+          "Pairing code: {passkey}." },
+        { AGENT_METHOD_REQUEST_CONFIRMATION,
+          SPEECH_VAR_PASSKEY | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+          "Pairing request from {device}. Code: {passkey}. Press the button to accept." },
+        { AGENT_METHOD_DISPLAY_PIN_CODE, SPEECH_VAR_PIN | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+          "Pairing PIN: {pin}." },
+        { AGENT_METHOD_REQUEST_PIN_CODE, SPEECH_VAR_PIN | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+          "Pairing PIN: {pin}." },
+        { AGENT_METHOD_REQUEST_AUTHORIZATION, SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+          "Pairing request from {device}. Press the button to accept." },
+};
+
+typedef struct SpeechPolicy SpeechPolicy;
+
+typedef struct Speech {
+        SpeechPolicy *policy;
+        uint64_t request_id;
+        AgentMethod method;
+        char *device, *address;
+        char *text;   /* erased when freed: it may hold a PIN */
+        bool secret;  /* the text holds a PIN: never logged, nor the synthesiser's output */
+        bool display; /* lasts until the pairing ends (see above), not until the request ends */
+        bool was_paired, seen_connected;
+        unsigned left; /* utterances still to start */
+        SpawnPipeline *current;
+        sd_event_source *pause, *bound;
+} Speech;
+
+struct SpeechPolicy {
+        sd_event *event; /* NULL: validation only */
+        DeviceCache *devices;
+        DeviceListener *listener;
+        char **command, **player; /* player NULL: none */
+        bool text_on_stdin;       /* the command has no {text}: the text goes to its stdin */
+        char *texts[_AGENT_METHOD_MAX];
+        unsigned repeat, pause_ms, utterance_timeout, display_timeout;
+        bool speak_names, generate_pin;
+        GList *speeches; /* Speech* */
+        GList *dying;    /* SpawnPipeline* stopped, waiting to be reaped */
+};
+
+static void strv_free_erase(char **v) {
+        for (char **s = v; s && *s; s++)
+                explicit_bzero(*s, strlen(*s));
+        g_strfreev(v);
+}
+
+static void erase_free(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+        g_free(s);
+}
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+static int method_text_index(AgentMethod m) {
+        for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
+                if (method_texts[i].method == m)
+                        return (int) i;
+        return -1;
+}
+
+static bool is_int(const config_setting_t *s) {
+        return config_setting_type(s) == CONFIG_TYPE_INT ||
+               config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+static int parse_uint(const config_setting_t *s, long long min, long long max, unsigned *ret,
+                      const PolicyEnv *env, char **ret_error) {
+        long long v;
+
+        if (!is_int(s)) {
+                *ret_error = policy_error(env, s, "speech.%s must be an integer (%lld..%lld)",
+                                          config_setting_name(s), min, max);
+                return -EINVAL;
+        }
+        v = config_setting_get_int64(s);
+        if (v < min || v > max) {
+                *ret_error = policy_error(env, s, "speech.%s = %lld is out of range (%lld..%lld)",
+                                          config_setting_name(s), v, min, max);
+                return -EINVAL;
+        }
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int parse_bool(const config_setting_t *s, bool *ret, const PolicyEnv *env,
+                      char **ret_error) {
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+                *ret_error = policy_error(env, s, "speech.%s must be true or false",
+                                          config_setting_name(s));
+                return -EINVAL;
+        }
+        *ret = config_setting_get_bool(s);
+        return 0;
+}
+
+/* An argv template: a non-empty list of strings; the program (first element) is a plain
+ * string; the others may hold the placeholders in `allowed`. */
+static int parse_argv(const config_setting_t *s, unsigned allowed, bool allow_empty, char ***ret,
+                      unsigned *ret_used, const PolicyEnv *env, char **ret_error) {
+        const char *key = config_setting_name(s);
+        int n = config_setting_length(s);
+        unsigned used = 0;
+        GPtrArray *argv;
+
+        if ((config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+             config_setting_type(s) != CONFIG_TYPE_LIST) ||
+            (n == 0 && !allow_empty) || n > SPAWN_ARGV_MAX) {
+                *ret_error = policy_error(env, s,
+                                          "speech.%s must be a list of 1..%d strings "
+                                          "[ \"program\", \"argument\", ... ] (no shell)",
+                                          key, SPAWN_ARGV_MAX);
+                return -EINVAL;
+        }
+        argv = g_ptr_array_new_with_free_func(g_free);
+        for (int i = 0; i < n; i++) {
+                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+                const char *v = config_setting_get_string(e);
+                _cleanup_free_ char *why = NULL;
+                unsigned u = 0;
+
+                if (!v || (i == 0 && !v[0])) {
+                        *ret_error = policy_error(env, e, "speech.%s[%d] must be a %sstring", key,
+                                                  i, i == 0 ? "non-empty " : "");
+                        g_ptr_array_free(argv, true);
+                        return -EINVAL;
+                }
+                if (speech_template_check(v, i == 0 ? 0 : allowed, &u, &why) < 0) {
+                        *ret_error =
+                                policy_error(env, e, "speech.%s[%d] \"%s\": %s%s", key, i, v, why,
+                                             i == 0 ? " (the program itself is fixed)" : "");
+                        g_ptr_array_free(argv, true);
+                        return -EINVAL;
+                }
+                used |= u;
+                g_ptr_array_add(argv, g_strdup(v));
+        }
+        g_ptr_array_add(argv, NULL);
+        *ret = n == 0 ? NULL : (char **) g_ptr_array_free(argv, false);
+        if (n == 0)
+                g_ptr_array_free(argv, true);
+        if (ret_used)
+                *ret_used = used;
+        return 0;
+}
+
+static int parse_texts(SpeechPolicy *sp, const config_setting_t *s, const PolicyEnv *env,
+                       char **ret_error) {
+        if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+                *ret_error = policy_error(env, s,
+                                          "speech.texts must be a group "
+                                          "{ DisplayPasskey = \"...\"; ... }");
+                return -EINVAL;
+        }
+        for (int i = 0; i < config_setting_length(s); i++) {
+                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
+                const char *name = config_setting_name(e), *v = config_setting_get_string(e);
+                int k = method_text_index(agent_method_from_string(name));
+                _cleanup_free_ char *why = NULL;
+
+                if (k < 0) {
+                        *ret_error = policy_error(
+                                env, e,
+                                "speech.texts: no text for '%s' (known: DisplayPasskey, "
+                                "RequestConfirmation, DisplayPinCode, RequestPinCode, "
+                                "RequestAuthorization)",
+                                name);
+                        return -EINVAL;
+                }
+                if (!v) {
+                        *ret_error = policy_error(env, e, "speech.texts.%s must be a string", name);
+                        return -EINVAL;
+                }
+                if (strlen(v) > SPEECH_TEMPLATE_MAX) {
+                        *ret_error = policy_error(env, e, "speech.texts.%s is longer than %d bytes",
+                                                  name, SPEECH_TEMPLATE_MAX);
+                        return -EINVAL;
+                }
+                if (speech_template_check(v, method_texts[k].allowed, NULL, &why) < 0) {
+                        *ret_error = policy_error(env, e, "speech.texts.%s: %s", name, why);
+                        return -EINVAL;
+                }
+                g_free(sp->texts[method_texts[k].method]);
+                sp->texts[method_texts[k].method] = g_strdup(v);
+        }
+        return 0;
+}
+
+static int parse_section(SpeechPolicy *sp, const config_setting_t *section, const PolicyEnv *env,
+                         char **ret_error) {
+        const config_setting_t *pin_text = NULL;
+        unsigned used = 0;
+        int r = 0;
+
+        for (int i = 0; section && r >= 0 && i < config_setting_length(section); i++) {
+                const config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
+                const char *k = config_setting_name(e);
+
+                if (streq(k, "command")) {
+                        g_strfreev(sp->command);
+                        sp->command = NULL;
+                        r = parse_argv(e, SPEECH_VAR_TEXT, false, &sp->command, &used, env,
+                                       ret_error);
+                        sp->text_on_stdin = !(used & SPEECH_VAR_TEXT);
+                } else if (streq(k, "player")) {
+                        g_strfreev(sp->player);
+                        sp->player = NULL;
+                        r = parse_argv(e, 0, true, &sp->player, NULL, env, ret_error);
+                } else if (streq(k, "texts")) {
+                        r = parse_texts(sp, e, env, ret_error);
+                        if (r >= 0)
+                                pin_text = config_setting_get_member(e, "RequestPinCode");
+                } else if (streq(k, "repeat"))
+                        r = parse_uint(e, 1, 5, &sp->repeat, env, ret_error);
+                else if (streq(k, "pause_ms"))
+                        r = parse_uint(e, 0, 10000, &sp->pause_ms, env, ret_error);
+                else if (streq(k, "utterance_timeout"))
+                        r = parse_uint(e, 1, 120, &sp->utterance_timeout, env, ret_error);
+                else if (streq(k, "display_timeout"))
+                        r = parse_uint(e, 1, 600, &sp->display_timeout, env, ret_error);
+                else if (streq(k, "speak_names"))
+                        r = parse_bool(e, &sp->speak_names, env, ret_error);
+                else if (streq(k, "generate_pin"))
+                        r = parse_bool(e, &sp->generate_pin, env, ret_error);
+                else {
+                        *ret_error = policy_error(
+                                env, e,
+                                "speech: unknown key '%s' (known: command, player, texts, "
+                                "repeat, pause_ms, utterance_timeout, display_timeout, "
+                                "speak_names, generate_pin)",
+                                k);
+                        r = -EINVAL;
+                }
+        }
+        if (r < 0)
+                return r;
+        /* A generated PIN nobody hears cannot be typed on the other side. */
+        used = 0;
+        if (sp->generate_pin) {
+                _cleanup_free_ char *why = NULL;
+                (void) speech_template_check(sp->texts[AGENT_METHOD_REQUEST_PIN_CODE],
+                                             SPEECH_VAR_PIN, &used, &why);
+        }
+        if (sp->generate_pin && !(used & SPEECH_VAR_PIN)) {
+                *ret_error = policy_error(env, pin_text ? pin_text : section,
+                                          "speech.texts.RequestPinCode must contain {pin} when "
+                                          "generate_pin = true");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* ---- speeches ----------------------------------------------------------------------------- */
+
+static void on_device_changed(const Device *d, bool removed, void *userdata);
+
+static void speech_free(Speech *s) {
+        if (!s)
+                return;
+        spawn_pipeline_free(s->current); /* only when still running at shutdown: SIGKILL */
+        sd_event_source_disable_unref(s->pause);
+        sd_event_source_disable_unref(s->bound);
+        erase_free(s->text);
+        g_free(s->device);
+        g_free(s->address);
+        g_free(s);
+}
+
+/* Stop speaking: the running utterance's process group gets SIGTERM (then SIGKILL) and is
+ * reaped in the background. */
+static void speech_silence(Speech *s) {
+        SpeechPolicy *sp = s->policy;
+
+        if (s->current) {
+                spawn_pipeline_stop(s->current);
+                sp->dying = g_list_prepend(sp->dying, TAKE_PTR(s->current));
+        }
+        s->pause = sd_event_source_disable_unref(s->pause);
+        s->left = 0;
+}
+
+static void speech_end(Speech *s, const char *why) {
+        SpeechPolicy *sp = s->policy;
+
+        log_debug("speech: stopping %s speech for %s (request %" PRIu64 "): %s",
+                  agent_method_to_string(s->method), s->address ? s->address : s->device,
+                  s->request_id, why);
+        speech_silence(s);
+        sp->speeches = g_list_remove(sp->speeches, s);
+        speech_free(s);
+}
+
+static void report_failure(const Speech *s, const char *tts, const char *reason,
+                           const char *output) {
+        AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_POLICY_EVENT);
+        _cleanup_free_ char *msg = g_strdup_printf("Speech failed: %s", reason);
+
+        rec.message = msg;
+        rec.request_id = s->request_id;
+        rec.method = agent_method_to_string(s->method);
+        rec.device = s->device;
+        rec.address = s->address;
+        rec.policy = "speech";
+        rec.extra_key = "tts";
+        rec.extra_value = tts;
+        rec.reason = reason;
+        audit_emit(&rec);
+        log_warning("speech: %s", reason);
+        /* What the synthesiser printed may echo the text: only for texts without a PIN. */
+        if (output && output[0] && !s->secret) {
+                _cleanup_free_ char *esc = audit_escape(output, 256);
+                log_warning("speech: its output: %s", esc);
+        }
+}
+
+static void report_spawn_status(const SpeechPolicy *sp, const Speech *s, const SpawnStatus *st) {
+        const char *prog = st->index == 0 ? sp->command[0] : sp->player[0];
+        const char *role = st->index == 0 ? "command" : "player";
+        _cleanup_free_ char *reason = NULL;
+
+        switch (st->result) {
+        case SPAWN_NOT_FOUND:
+                reason = g_strdup_printf("%s '%s' exited with status 127 (not found?)", role, prog);
+                report_failure(s, "missing", reason, st->output);
+                break;
+        case SPAWN_FAILED:
+                if (st->signal)
+                        reason = g_strdup_printf("%s '%s' was killed by signal %d (%s)", role, prog,
+                                                 st->signal, strsignal(st->signal));
+                else
+                        reason = g_strdup_printf("%s '%s' exited with status %d", role, prog,
+                                                 st->exit_status);
+                report_failure(s, "failed", reason, st->output);
+                break;
+        case SPAWN_TIMEOUT:
+                reason = g_strdup_printf("'%s' still speaking after utterance_timeout = %u s: "
+                                         "killed",
+                                         sp->command[0], sp->utterance_timeout);
+                report_failure(s, "timeout", reason, st->output);
+                break;
+        default:
+                break;
+        }
+}
+
+static Speech *speech_by_pipeline(SpeechPolicy *sp, const SpawnPipeline *p) {
+        for (GList *l = sp->speeches; l; l = l->next) {
+                Speech *s = l->data;
+                if (s->current == p)
+                        return s;
+        }
+        return NULL;
+}
+
+static int utterance_start(Speech *s);
+
+static int on_pause(sd_event_source *src, uint64_t usec, void *userdata) {
+        Speech *s = userdata;
+
+        s->pause = sd_event_source_disable_unref(s->pause);
+        (void) utterance_start(s);
+        return 0;
+}
+
+/* All utterances are over (or failed): a display speech stays as the record of this pairing
+ * (until it ends), the others are done. */
+static void speech_spoken(Speech *s) {
+        if (!s->display)
+                speech_end(s, "spoken");
+}
+
+static void on_utterance_done(SpawnPipeline *p, const SpawnStatus *st, void *userdata) {
+        SpeechPolicy *sp = userdata;
+        Speech *s = speech_by_pipeline(sp, p);
+        int r;
+
+        if (!s) { /* a stopped utterance, now reaped */
+                sp->dying = g_list_remove(sp->dying, p);
+                spawn_pipeline_free(p);
+                return;
+        }
+        report_spawn_status(sp, s, st);
+        s->current = spawn_pipeline_free(s->current);
+        if (st->result != SPAWN_SUCCESS)
+                s->left = 0; /* do not insist with a broken synthesiser */
+        if (s->left == 0) {
+                speech_spoken(s);
+                return;
+        }
+        r = sd_event_add_time_relative(sp->event, &s->pause, CLOCK_MONOTONIC,
+                                       (uint64_t) sp->pause_ms * 1000, 0, on_pause, s);
+        if (r < 0) {
+                log_warning("speech: cannot arm the pause timer: %s", g_strerror(-r));
+                speech_spoken(s);
+        }
+}
+
+/* Start the next utterance. On failure (<0) the speech is over, reported, and a non-display
+ * speech freed. */
+static int utterance_start(Speech *s) {
+        SpeechPolicy *sp = s->policy;
+        _cleanup_free_ char *input = NULL;
+        char **argv = speech_argv_render(sp->command, s->text);
+        SpawnParams params = {
+                .argv = { argv, sp->player },
+                .timeout_usec = (uint64_t) sp->utterance_timeout * 1000000ULL,
+                .kill_grace_usec = SPEECH_KILL_GRACE_USEC,
+        };
+        unsigned index = 0;
+        int r;
+
+        if (sp->text_on_stdin)
+                params.input = input = g_strconcat(s->text, "\n", NULL);
+        s->left--;
+        r = spawn_pipeline_start(&s->current, sp->event, &params, on_utterance_done, sp, &index);
+        strv_free_erase(argv);
+        erase_free(TAKE_PTR(input));
+        if (r < 0) {
+                const char *prog = index == 0 ? sp->command[0] : sp->player[0];
+                _cleanup_free_ char *reason = g_strdup_printf(
+                        "cannot run %s '%s': %s", index == 0 ? "command" : "player", prog,
+                        r == -ENOENT ? "not found (check PATH and the package)" : g_strerror(-r));
+                report_failure(s, r == -ENOENT ? "missing" : "failed", reason, NULL);
+                s->current = NULL;
+                s->left = 0;
+                speech_spoken(s);
+        }
+        return r;
+}
+
+static int on_bound(sd_event_source *src, uint64_t usec, void *userdata) {
+        Speech *s = userdata;
+
+        s->bound = sd_event_source_disable_unref(s->bound);
+        speech_end(s, "display_timeout reached");
+        return 0;
+}
+
+static void on_device_changed(const Device *d, bool removed, void *userdata) {
+        SpeechPolicy *sp = userdata;
+
+        for (GList *l = sp->speeches, *next; l; l = next) {
+                Speech *s = l->data;
+                const char *why = NULL;
+
+                next = l->next;
+                if (!s->display || !streq(s->device, d->path))
+                        continue;
+                if (removed)
+                        why = "device removed";
+                else if (d->paired && !s->was_paired)
+                        why = "paired";
+                else if (d->connected)
+                        s->seen_connected = true;
+                else if (s->seen_connected)
+                        why = "disconnected";
+                if (why)
+                        speech_end(s, why);
+        }
+}
+
+static bool method_is_display(AgentMethod m) {
+        return m == AGENT_METHOD_DISPLAY_PASSKEY || m == AGENT_METHOD_DISPLAY_PIN_CODE ||
+               m == AGENT_METHOD_REQUEST_PIN_CODE;
+}
+
+/* Start speaking `text` (taken) for q. Returns <0 when not even the first utterance started. */
+static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, bool secret) {
+        Speech *s = g_new0(Speech, 1);
+        const Device *d =
+                sp->devices && q->device ? device_cache_get(sp->devices, q->device) : NULL;
+        int r;
+
+        /* The latest pairing is the one to hear: silence the others. Display speeches stay as
+         * records (so their keypress notifications do not restart them), except an older one for
+         * this very device, which this one replaces. */
+        for (GList *l = sp->speeches, *next; l; l = next) {
+                Speech *o = l->data;
+                next = l->next;
+                if (!o->display || streq_ptr(o->device, q->device))
+                        speech_end(o, "a new speech started");
+                else
+                        speech_silence(o);
+        }
+
+        *s = (Speech){
+                .policy = sp,
+                .request_id = q->request_id,
+                .method = q->method,
+                .device = g_strdup(q->device),
+                .address = g_strdup(q->address),
+                .text = text,
+                .secret = secret,
+                .display = method_is_display(q->method),
+                .was_paired = d ? d->paired : q->paired,
+                .seen_connected = d && d->connected,
+                .left = sp->repeat,
+        };
+        sp->speeches = g_list_append(sp->speeches, s);
+        if (s->display) {
+                r = sd_event_add_time_relative(sp->event, &s->bound, CLOCK_MONOTONIC,
+                                               (uint64_t) sp->display_timeout * 1000000ULL, 0,
+                                               on_bound, s);
+                if (r < 0) {
+                        speech_end(s, "cannot arm display_timeout");
+                        return r;
+                }
+        }
+        log_debug("speech: speaking the %s prompt for %s (request %" PRIu64 ", %u times)",
+                  agent_method_to_string(q->method), q->address ? q->address : q->device,
+                  q->request_id, sp->repeat);
+        return utterance_start(s);
+}
+
+static Speech *display_speech_for(SpeechPolicy *sp, const PairingQuery *q, const char *text) {
+        for (GList *l = sp->speeches; l; l = l->next) {
+                Speech *s = l->data;
+                if (s->display && s->method == q->method && streq_ptr(s->device, q->device) &&
+                    streq(s->text, text))
+                        return s;
+        }
+        return NULL;
+}
+
+/* ---- PolicyOps ------------------------------------------------------------------------------ */
+
+static void speech_clear(SpeechPolicy *sp) {
+        if (sp->listener)
+                device_cache_remove_listener(sp->devices, sp->listener);
+        /* The loop may not run again (shutdown): kill and reap now. */
+        for (GList *l = sp->speeches; l; l = l->next)
+                speech_free(l->data);
+        g_list_free(sp->speeches);
+        for (GList *l = sp->dying; l; l = l->next)
+                spawn_pipeline_free(l->data);
+        g_list_free(sp->dying);
+        g_strfreev(sp->command);
+        g_strfreev(sp->player);
+        for (int m = 0; m < _AGENT_METHOD_MAX; m++)
+                g_free(sp->texts[m]);
+        sd_event_unref(sp->event);
+        *sp = (SpeechPolicy){ 0 };
+}
+
+static int speech_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
+                       char **ret_error) {
+        SpeechPolicy *sp = p->data;
+        int r;
+
+        sp->command = g_strdupv((char **) default_command);
+        for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
+                sp->texts[method_texts[i].method] = g_strdup(method_texts[i].text);
+        sp->repeat = 2;
+        sp->pause_ms = 1000;
+        sp->utterance_timeout = 20;
+        sp->display_timeout = 60;
+        r = parse_section(sp, section, env, ret_error);
+        if (r < 0) {
+                speech_clear(sp); /* done() is not called after a failed init */
+                return r;
+        }
+        if (!env->event) /* validation only */
+                return 0;
+        sp->event = sd_event_ref(env->event);
+        sp->devices = env->devices;
+        if (sp->devices)
+                sp->listener = device_cache_add_listener(sp->devices, on_device_changed, sp);
+        return 0;
+}
+
+static void speech_done(Policy *p) {
+        speech_clear(p->data);
+}
+
+static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, void *userdata,
+                         PolicyResult *ret, PolicyCall **ret_call) {
+        SpeechPolicy *sp = p->data;
+        const char *tmpl =
+                q->method >= 0 && q->method < _AGENT_METHOD_MAX ? sp->texts[q->method] : NULL;
+        _cleanup_free_ char *passkey = NULL, *name = NULL;
+        char *pin_words = NULL, *text;
+        char pin[7] = "";
+        SpeechVars v = { 0 };
+        int r;
+
+        *ret = (PolicyResult){ .verdict = VERDICT_PASS, .reason = "speech: nothing to say" };
+        if (!sp->event || !tmpl || !tmpl[0])
+                return 1;
+        if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
+                if (!sp->generate_pin) {
+                        ret->reason = "speech: generate_pin is off";
+                        return 1;
+                }
+                r = speech_random_pin(pin);
+                if (r < 0) {
+                        log_warning("speech: no random PIN: %s", g_strerror(-r));
+                        ret->reason = "speech: the kernel gave no random PIN";
+                        return 1;
+                }
+                pin_words = speech_spell(pin, SPEECH_PIN_SPELL_MAX);
+        } else if (q->method == AGENT_METHOD_DISPLAY_PIN_CODE)
+                pin_words = speech_spell(q->pincode, SPEECH_PIN_SPELL_MAX);
+
+        v.kind = speech_kind_from_class(q->has_class, q->device_class);
+        if (sp->speak_names)
+                name = speech_sanitize_name(q->name, SPEECH_NAME_MAX);
+        v.device = name ? name : v.kind;
+        if (q->method == AGENT_METHOD_DISPLAY_PASSKEY ||
+            q->method == AGENT_METHOD_REQUEST_CONFIRMATION)
+                passkey = speech_passkey_words(q->passkey);
+        v.passkey = passkey;
+        v.pin = pin_words;
+        text = speech_template_render(tmpl, &v);
+        erase_free(pin_words);
+        if (strlen(text) > SPEECH_TEXT_MAX)
+                text[SPEECH_TEXT_MAX] = '\0';
+
+        if (method_is_display(q->method) && display_speech_for(sp, q, text)) {
+                /* The same pairing again (keypress notification): it is being (or was) said. */
+                erase_free(text);
+                explicit_bzero(pin, sizeof pin);
+                ret->reason = "speech: already spoken for this pairing";
+                return 1;
+        }
+        r = speech_start(sp, q, text, pin[0] != '\0' || q->method == AGENT_METHOD_DISPLAY_PIN_CODE);
+        if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
+                if (r < 0)
+                        /* Never return a PIN that nobody heard (and never approve because of a
+                         * broken synthesiser): the next policy, or the final rejection, decides. */
+                        ret->reason = "speech: the PIN could not be spoken";
+                else {
+                        ret->verdict = VERDICT_ALLOW;
+                        memcpy(ret->pin, pin, sizeof pin);
+                        ret->reason = "speech: random PIN generated and spoken";
+                }
+        } else
+                ret->reason =
+                        r < 0 ? "speech: the prompt could not be spoken" : "speech: prompt spoken";
+        explicit_bzero(pin, sizeof pin);
+        return 1;
+}
+
+static void speech_request_ended(Policy *p, uint64_t request_id) {
+        SpeechPolicy *sp = p->data;
+
+        for (GList *l = sp->speeches, *next; l; l = next) {
+                Speech *s = l->data;
+                next = l->next;
+                if (s->request_id == request_id && !s->display)
+                        speech_end(s, "request ended");
+        }
+}
+
+const PolicyOps speech_policy_ops = {
+        .name = "speech",
+        .size = sizeof(SpeechPolicy),
+        .init = speech_init,
+        .done = speech_done,
+        .decide = speech_decide,
+        .request_ended = speech_request_ended,
+};
