@@ -1,0 +1,787 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Guest side of the real-stack e2e suite: runs inside the VM as the child of guest-init.sh.
+
+Brings up a private system D-Bus, two btvirt controller pairs (LE-only hci0<->hci1, BR/EDR-only
+hci2<->hci3) and bluetoothd, then executes the plan written by run-e2e (results/plan.json):
+the agent under test (pairgated, or the stand-in) is the default agent and answers on the
+responders hci0/hci2; this script's own initiator agent registers with the case's IO capability
+on a separate D-Bus connection and calls Device1.Pair() from hci1/hci3.
+
+It records facts only (one JSON line per case in results/records.jsonl); run-e2e judges them.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+import dbus
+import dbus.mainloop.glib
+import dbus.service
+from gi.repository import GLib
+
+RES = sys.argv[1]
+PLAN = json.load(open(os.path.join(RES, "plan.json")))
+T0 = time.monotonic()
+BUS_ADDR = "unix:path=/run/dbus/system_bus_socket"
+BLUEZ = "org.bluez"
+AGENT_IFACE = "org.bluez.Agent1"
+PROPS = "org.freedesktop.DBus.Properties"
+INITIATOR_PATH = "/e2e/initiator"
+ADV_PATH = "/e2e/adv0"
+PROFILE_PATH = "/e2e/profile"
+WORK = "/run/e2e"
+ROLES = {"le": ("hci0", "hci1"), "bredr": ("hci2", "hci3")}  # (responder, initiator)
+
+
+def now():
+    return time.monotonic() - T0
+
+
+def log(msg):
+    print("[%7.2f] %s" % (now(), msg), flush=True)
+
+
+CTX = GLib.MainContext.default()
+GLib.timeout_add(50, lambda: True)  # never block the pump longer than 50 ms
+
+
+def wait_until(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        CTX.iteration(True)
+
+
+def pump(seconds):
+    wait_until(lambda: False, seconds)
+
+
+class CallTimeout(Exception):
+    pass
+
+
+def call(method, *args, timeout=30, **kw):
+    """Asynchronous D-Bus call, pumping the main loop meanwhile (bluetoothd may call us back)."""
+    box = {}
+    method(*args, reply_handler=lambda *r: box.setdefault("ok", r),
+           error_handler=lambda e: box.setdefault("err", e), timeout=timeout, **kw)
+    if not wait_until(lambda: box, timeout + 5):
+        raise CallTimeout("%s: no reply in %ss" % (getattr(method, "_method_name", "?"), timeout))
+    if "err" in box:
+        raise box["err"]
+    r = box["ok"]
+    return r[0] if len(r) == 1 else (r if r else None)
+
+
+def err_name(e):
+    return e.get_dbus_name() if isinstance(e, dbus.DBusException) else type(e).__name__
+
+
+def sh(cmd, timeout=20):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                       universal_newlines=True)
+    return p.returncode, p.stdout
+
+
+def bg(cmd, logname, **kw):
+    f = open(os.path.join(RES, logname), "ab")
+    return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, **kw)
+
+
+def stop_proc(p, sig=signal.SIGTERM, timeout=5):
+    if p is None or p.poll() is not None:
+        return None if p is None else p.returncode
+    p.send_signal(sig)
+    try:
+        return p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return "killed"
+
+
+# ------------------------------------------------------------------------------------------------
+# A line into the Bluetooth monitor stream (btmon shows it as "= e2e: ..."), via the HCI logging
+# channel: struct hci_mon_hdr {opcode=0, index=0xffff, len} + priority + ident_len + ident + msg.
+_LOGSOCK = []
+
+
+def hci_log(msg):
+    import ctypes
+    import socket
+    import struct
+    try:
+        if not _LOGSOCK:
+            s = socket.socket(socket.AF_BLUETOOTH, socket.SOCK_RAW, socket.BTPROTO_HCI)
+            addr = struct.pack("<HHH", socket.AF_BLUETOOTH, 0xffff, 4)  # HCI_DEV_NONE, HCI_CHANNEL_LOGGING
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.bind(s.fileno(), ctypes.c_char_p(addr), len(addr)) != 0:
+                raise OSError(ctypes.get_errno(), "bind HCI_CHANNEL_LOGGING")
+            _LOGSOCK.append(s)
+        ident = b"e2e\0"
+        payload = bytes([6, len(ident)]) + ident + msg.encode() + b"\0"
+        _LOGSOCK[0].send(struct.pack("<HHH", 0, 0xffff, len(payload)) + payload)
+        return True
+    except OSError as e:
+        log("hci_log: %s" % e)
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# The agent under test (pairgated or the stand-in), as a child process whose stderr we read.
+
+AUDIT_KV = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def parse_audit(line):
+    if not line.startswith("audit "):
+        return None
+    d = {}
+    for k, v in AUDIT_KV.findall(line[6:]):
+        d[k] = v[1:-1] if v.startswith('"') else v
+    return d
+
+
+class AgentProc:
+    def __init__(self, runner):
+        self.r = runner
+        self.p = None
+        self.conf = None
+        self.lines = []  # (t, line)
+        self.buf = b""
+        self.watch = None
+        self.starts = 0
+        self.exits = []
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
+
+    def start(self, conf_path):
+        self.starts += 1
+        cmd = [a.replace("{conf}", conf_path) for a in PLAN["agent_cmd"]]
+        env = dict(os.environ)
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = BUS_ADDR
+        for k in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET"):
+            env.pop(k, None)
+        env.update(PLAN.get("agent_env", {}))
+        self.logf = open(os.path.join(RES, "agent.log"), "a")
+        self.logf.write("=== start #%d at %.2f: %s\n" % (self.starts, now(), " ".join(cmd)))
+        self.logf.flush()
+        self.p = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.PIPE, env=env)
+        self.conf = conf_path
+        os.set_blocking(self.p.stderr.fileno(), False)
+        self.buf = b""
+        self.watch = GLib.io_add_watch(self.p.stderr.fileno(), GLib.PRIORITY_DEFAULT,
+                                       GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, self._on_data)
+
+    def _on_data(self, fd, cond):
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        except OSError:
+            data = b""
+        if not data:
+            if self.buf:
+                self._line(self.buf.decode("utf-8", "replace"))
+                self.buf = b""
+            self.watch = None
+            return False
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self._line(line.decode("utf-8", "replace"))
+        return True
+
+    def _line(self, line):
+        self.lines.append((now(), line))
+        self.logf.write(line + "\n")
+        self.logf.flush()
+        self.r.on_agent_line(line)
+
+    def mark(self):
+        return len(self.lines)
+
+    def since(self, mark):
+        return [l for _, l in self.lines[mark:]]
+
+    def wait_line(self, regex, mark, timeout):
+        rx = re.compile(regex)
+        return wait_until(lambda: any(rx.search(l) for l in self.since(mark)), timeout)
+
+    def stop(self):
+        if self.p is None:
+            return None
+        rc = stop_proc(self.p, signal.SIGTERM, 10)
+        pump(0.1)  # drain the last stderr lines
+        if self.watch is not None:
+            GLib.source_remove(self.watch)
+            self.watch = None
+        self.exits.append({"conf": os.path.basename(self.conf or ""), "rc": rc})
+        self.logf.write("=== exit rc=%s at %.2f\n" % (rc, now()))
+        self.logf.flush()
+        self.p = None
+        self.conf = None
+        return rc
+
+
+# ------------------------------------------------------------------------------------------------
+# D-Bus objects of the test itself: the initiator agent, an LE advertisement, an external profile.
+
+class Rejected(dbus.DBusException):
+    _dbus_error_name = "org.bluez.Error.Rejected"
+
+
+class InitiatorAgent(dbus.service.Object):
+    def __init__(self, bus, runner):
+        super().__init__(bus, INITIATOR_PATH)
+        self.r = runner
+
+    def _rec(self, method, *args):
+        self.r.case_calls.append({"t": round(now(), 3), "method": method,
+                                  "args": [str(a) if not isinstance(a, (int,)) else int(a) for a in args]})
+
+    @dbus.service.method(AGENT_IFACE, in_signature="", out_signature="")
+    def Release(self):
+        self._rec("Release")
+
+    @dbus.service.method(AGENT_IFACE, in_signature="", out_signature="")
+    def Cancel(self):
+        self._rec("Cancel")
+        self.r.cancel_pending_passkey()
+
+    @dbus.service.method(AGENT_IFACE, in_signature="o", out_signature="s")
+    def RequestPinCode(self, dev):
+        self._rec("RequestPinCode", dev)
+        return "0000"
+
+    @dbus.service.method(AGENT_IFACE, in_signature="os", out_signature="")
+    def DisplayPinCode(self, dev, pin):
+        self._rec("DisplayPinCode", dev, pin)
+
+    @dbus.service.method(AGENT_IFACE, in_signature="o", out_signature="u",
+                         async_callbacks=("reply", "error"))
+    def RequestPasskey(self, dev, reply, error):
+        self._rec("RequestPasskey", dev)
+        self.r.pending_passkey = (reply, error, time.monotonic())
+        self.r.try_answer_passkey()
+
+    @dbus.service.method(AGENT_IFACE, in_signature="ouq", out_signature="")
+    def DisplayPasskey(self, dev, passkey, entered):
+        self._rec("DisplayPasskey", dev, "%06d" % passkey, entered)
+
+    @dbus.service.method(AGENT_IFACE, in_signature="ou", out_signature="")
+    def RequestConfirmation(self, dev, passkey):
+        self._rec("RequestConfirmation", dev, "%06d" % passkey)
+
+    @dbus.service.method(AGENT_IFACE, in_signature="o", out_signature="")
+    def RequestAuthorization(self, dev):
+        self._rec("RequestAuthorization", dev)
+
+    @dbus.service.method(AGENT_IFACE, in_signature="os", out_signature="")
+    def AuthorizeService(self, dev, uuid):
+        self._rec("AuthorizeService", dev, uuid)
+
+
+class Advertisement(dbus.service.Object):
+    def __init__(self, bus):
+        super().__init__(bus, ADV_PATH)
+
+    @dbus.service.method(PROPS, in_signature="s", out_signature="a{sv}")
+    def GetAll(self, iface):
+        return {"Type": "peripheral", "LocalName": "pairgate-e2e",
+                "ServiceUUIDs": dbus.Array(["180f"], signature="s")}
+
+    @dbus.service.method(PROPS, in_signature="ss", out_signature="v")
+    def Get(self, iface, name):
+        return self.GetAll(iface)[name]
+
+    @dbus.service.method("org.bluez.LEAdvertisement1", in_signature="", out_signature="")
+    def Release(self):
+        log("advertisement released")
+
+
+class Profile(dbus.service.Object):
+    """External Profile1 (both server on the responder and client on the initiator: one
+    bluetoothd serves both adapters). Incoming connections on the server side go through
+    AuthorizeService to the default agent (RequireAuthorization defaults to true)."""
+
+    def __init__(self, bus, runner):
+        super().__init__(bus, PROFILE_PATH)
+        self.r = runner
+
+    @dbus.service.method("org.bluez.Profile1", in_signature="", out_signature="")
+    def Release(self):
+        pass
+
+    @dbus.service.method("org.bluez.Profile1", in_signature="oha{sv}", out_signature="")
+    def NewConnection(self, dev, fd, props):
+        fd = fd.take()
+        self.r.profile_events.append({"t": round(now(), 3), "event": "NewConnection", "device": str(dev)})
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+    @dbus.service.method("org.bluez.Profile1", in_signature="o", out_signature="")
+    def RequestDisconnection(self, dev):
+        self.r.profile_events.append({"t": round(now(), 3), "event": "RequestDisconnection", "device": str(dev)})
+
+
+# ------------------------------------------------------------------------------------------------
+
+class Runner:
+    def __init__(self):
+        self.procs = {}
+        self.case_calls = []
+        self.pending_passkey = None
+        self.case_display_passkey = None
+        self.case_passkey_mode = "from-audit"
+        self.profile_events = []
+        self.sc_state = {}
+        self.init_cap = None
+        self.addr = {}
+        self.agent = None
+        self.records = open(os.path.join(RES, "records.jsonl"), "a")
+        self.timing = {}
+
+    # --- agent stderr hook: the DisplayPasskey audit line carries the passkey
+    def on_agent_line(self, line):
+        a = parse_audit(line)
+        if a and a.get("method") == "DisplayPasskey" and a.get("passkey", "").isdigit():
+            self.case_display_passkey = int(a["passkey"])
+            self.try_answer_passkey()
+
+    def try_answer_passkey(self):
+        if not self.pending_passkey:
+            return
+        reply, error, t = self.pending_passkey
+        if self.case_passkey_mode == "wrong":
+            pk = ((self.case_display_passkey or 0) + 1) % 1000000
+            if self.case_display_passkey is None:
+                return
+        elif self.case_passkey_mode == "fixed":
+            pk = 123456
+        else:
+            if self.case_display_passkey is None:
+                return
+            pk = self.case_display_passkey
+        self.pending_passkey = None
+        self.case_calls.append({"t": round(now(), 3), "method": "RequestPasskey-answer", "args": ["%06d" % pk]})
+        reply(dbus.UInt32(pk))
+
+    def cancel_pending_passkey(self):
+        if self.pending_passkey:
+            self.pending_passkey[1](Rejected("canceled"))
+            self.pending_passkey = None
+
+    def check_pending_passkey_timeout(self):
+        if self.pending_passkey and time.monotonic() - self.pending_passkey[2] > 10:
+            self.case_calls.append({"t": round(now(), 3), "method": "RequestPasskey-no-passkey-seen", "args": []})
+            self.pending_passkey[1](Rejected("no passkey seen in the agent's audit lines"))
+            self.pending_passkey = None
+        return True
+
+    # --- infrastructure
+    def setup(self):
+        t = time.monotonic()
+        os.makedirs(WORK, exist_ok=True)
+        os.makedirs(os.path.join(RES, "btmon"), exist_ok=True)
+        rc, out = sh(["dbus-daemon", "--system", "--fork"])
+        if rc != 0:
+            raise RuntimeError("dbus-daemon: " + out)
+        self.start_controllers()
+        dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+        self.helper = dbus.bus.BusConnection(BUS_ADDR)
+        self.ibus = dbus.bus.BusConnection(BUS_ADDR)
+        self.initiator = InitiatorAgent(self.ibus, self)
+        self.adv = Advertisement(self.helper)
+        self.profile = Profile(self.helper, self)
+        GLib.timeout_add(500, self.check_pending_passkey_timeout)
+        self.agent = AgentProc(self)
+        self.start_bluetoothd()
+        self.timing["setup_s"] = round(time.monotonic() - t, 2)
+        topo = {"addresses": self.addr, "roles": ROLES, "uptime_at_setup": open("/proc/uptime").read().split()[0],
+                "kernel": os.uname().release}
+        rc, out = sh(["bluetoothctl", "--version"])
+        topo["bluez"] = out.strip()
+        json.dump(topo, open(os.path.join(RES, "topology.json"), "w"), indent=1)
+        log("setup done in %.2fs: %s" % (self.timing["setup_s"], self.addr))
+
+    def start_controllers(self):
+        """btvirt -L -l2 (hci0, hci1) then btvirt -B -l2 (hci2, hci3). The kernel sends HCI Reset
+        to a vhci controller as soon as it exists and gives up after 2 s: a btvirt that has not
+        reached its main loop by then (first exec over 9p, busy host) leaves a dead hci0
+        ("hci0: Opcode 0x0c03 failed: -110", missing from the mgmt index list; seen twice under
+        load). So: page btvirt in first, check every controller in mgmt, and start again if one
+        is missing."""
+        sh(["btvirt", "--help"])
+        sh(["btmgmt", "--help"])
+        for attempt in range(1, 4):
+            for kind, flag, want in (("le", "-L", {0, 1}), ("bredr", "-B", {2, 3})):
+                self.procs["btvirt-" + kind] = bg(["btvirt", flag, "-l2"], "btvirt-%s.log" % kind)
+                if not wait_until(lambda: want <= self.mgmt_indexes(), 10):
+                    break
+            else:
+                self.timing["controller_attempts"] = attempt
+                return
+            log("controllers not all up (mgmt lists %s): restarting btvirt (attempt %d)" % (
+                sorted(self.mgmt_indexes()), attempt))
+            for kind in ("le", "bredr"):
+                stop_proc(self.procs.pop("btvirt-" + kind, None))
+            wait_until(lambda: not [h for h in os.listdir("/sys/class/bluetooth") if h.startswith("hci")], 10)
+        raise RuntimeError("btvirt controllers hci0..hci3 did not come up (see dmesg.txt)")
+
+    def mgmt_indexes(self):
+        rc, out = sh(["btmgmt", "info"])
+        return {int(m) for m in re.findall(r"^hci(\d+):", out, re.M)}
+
+    def mgmt_ready(self):
+        """All four controllers in the kernel's mgmt index list (a controller still in setup is
+        missing from it, and bluetoothd would then never publish it: seen under heavy load)."""
+        return {0, 1, 2, 3} <= self.mgmt_indexes()
+
+    def start_bluetoothd(self):
+        want = ["/org/bluez/hci%d" % i for i in range(4)]
+        if not wait_until(self.mgmt_ready, 30):
+            log("warning: btmgmt info does not list hci0..hci3 yet; starting bluetoothd anyway")
+
+        def ready():
+            try:
+                om = dbus.Interface(self.helper.get_object(BLUEZ, "/"), "org.freedesktop.DBus.ObjectManager")
+                objs = call(om.GetManagedObjects, timeout=5)
+            except Exception:
+                return False
+            return all(w in objs and "org.bluez.Adapter1" in objs[w] for w in want)
+
+        for attempt in (1, 2):
+            self.procs["bluetoothd"] = bg([PLAN["bluetoothd"], "-n", "-d", "-E"], "bluetoothd.log")
+            if wait_until(lambda: (pump(0.2) or ready()), 45):
+                break
+            if attempt == 2:
+                raise RuntimeError("bluetoothd did not publish hci0..hci3")
+            log("bluetoothd did not publish hci0..hci3 in 45 s: restarting it once")
+            stop_proc(self.procs["bluetoothd"])
+        for i in range(4):
+            p = self.aprops("hci%d" % i)
+            deadline = time.monotonic() + 15
+            while not bool(call(p.Get, "org.bluez.Adapter1", "Powered")):
+                try:  # bluetoothd may be powering it on itself (AutoEnable): Busy, then retry
+                    call(p.Set, "org.bluez.Adapter1", "Powered", dbus.Boolean(True))
+                except dbus.DBusException as e:
+                    if e.get_dbus_name() != "org.bluez.Error.Busy" or time.monotonic() > deadline:
+                        raise
+                    pump(0.2)
+            self.addr["hci%d" % i] = str(call(p.Get, "org.bluez.Adapter1", "Address"))
+        # BR/EDR responder: page scan on (Discoverable implies Connectable).
+        p = self.aprops("hci2")
+        call(p.Set, "org.bluez.Adapter1", "DiscoverableTimeout", dbus.UInt32(0))
+        call(p.Set, "org.bluez.Adapter1", "Discoverable", dbus.Boolean(True))
+        # LE responder: advertise (connectable) through bluetoothd.
+        am = dbus.Interface(self.helper.get_object(BLUEZ, "/org/bluez/hci0"), "org.bluez.LEAdvertisingManager1")
+        call(am.RegisterAdvertisement, dbus.ObjectPath(ADV_PATH), dbus.Dictionary({}, signature="sv"))
+        self.sc_state = {}
+        self.init_cap = None
+
+    def aprops(self, hci):
+        return dbus.Interface(self.helper.get_object(BLUEZ, "/org/bluez/" + hci), PROPS)
+
+    def adapter(self, hci, bus=None):
+        return dbus.Interface((bus or self.helper).get_object(BLUEZ, "/org/bluez/" + hci), "org.bluez.Adapter1")
+
+    def restart_bluetoothd(self, rec):
+        mark = self.agent.mark()
+        t = time.monotonic()
+        rc = stop_proc(self.procs["bluetoothd"], signal.SIGTERM, 10)
+        rec["bluetoothd_exit"] = rc
+        vanished = self.agent.wait_line(r"^audit .*event=bluez-vanished", mark, 10)
+        pump(0.5)
+        self.start_bluetoothd()
+        registered = self.agent.wait_line(r"^audit .*event=registered", mark, 20)
+        pump(0.3)
+        rec["lifecycle"] = {"vanished": vanished, "registered_again": registered,
+                            "lines": self.agent.since(mark), "restart_s": round(time.monotonic() - t, 2)}
+
+    def ensure_agent(self, conf_name):
+        path = os.path.join(WORK, conf_name)
+        if not os.path.exists(path):
+            text = open(os.path.join(RES, "conf", conf_name)).read()
+            text = text.replace("@INITIATOR_LE@", self.addr["hci1"]).replace("@INITIATOR_BREDR@", self.addr["hci3"])
+            text = text.replace("@RESPONDER_LE@", self.addr["hci0"]).replace("@RESPONDER_BREDR@", self.addr["hci2"])
+            open(path, "w").write(text)
+            open(os.path.join(RES, "conf", conf_name + ".resolved"), "w").write(text)
+        if self.agent.alive() and self.agent.conf == path:
+            return True
+        if self.agent.alive():
+            self.agent.stop()
+        mark = self.agent.mark()
+        self.agent.start(path)
+        ok = self.agent.wait_line(r"^audit .*event=registered", mark, 20)
+        pump(0.2)
+        return ok
+
+    def ensure_sc(self, hci, on):
+        if self.sc_state.get(hci) == on:
+            return
+        rc, out = sh(["btmgmt", "--index", hci[3:], "sc", "on" if on else "off"])
+        if rc != 0:
+            raise RuntimeError("btmgmt sc: " + out)
+        self.sc_state[hci] = on
+
+    def ensure_initiator(self, cap):
+        if self.init_cap == cap:
+            return
+        mgr = dbus.Interface(self.ibus.get_object(BLUEZ, "/org/bluez"), "org.bluez.AgentManager1")
+        if self.init_cap is not None:
+            try:
+                call(mgr.UnregisterAgent, dbus.ObjectPath(INITIATOR_PATH))
+            except dbus.DBusException:
+                pass
+        call(mgr.RegisterAgent, dbus.ObjectPath(INITIATOR_PATH), cap)
+        self.init_cap = cap
+
+    def btmon_start(self, cid):
+        name = re.sub(r"[^\w.-]+", "_", cid) + ".btsnoop"
+        path = os.path.join(WORK, name)
+        p = subprocess.Popen(["btmon", "-w", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        marker = "e2e start of case %s" % cid
+        wait_until(lambda: os.path.exists(path) and os.path.getsize(path) > 0, 5)
+        if hci_log(marker):
+            wait_until(lambda: marker.encode() in open(path, "rb").read(), 5)
+        else:
+            pump(0.2)
+        return p, path
+
+    def btmon_stop(self, p, path, rec, cid):
+        # btmon lags behind under TCG and SIGINT ends it without draining its socket: write a
+        # marker into the monitor stream (HCI logging channel) and wait until it is in the file.
+        marker = "e2e end of case %s" % cid
+        drained = False
+        if hci_log(marker):
+            drained = wait_until(lambda: marker.encode() in open(path, "rb").read(), 8)
+        rec["btmon_drained"] = drained
+        rec["btmon_exit"] = stop_proc(p, signal.SIGINT, 5)
+        rel = os.path.join("btmon", os.path.basename(path))
+        try:
+            shutil.copyfile(path, os.path.join(RES, rel))
+            os.unlink(path)
+            rec["btsnoop"] = rel
+        except OSError as e:
+            rec["btsnoop_error"] = str(e)
+
+    def remove_devices(self, resp, init, rec, transport):
+        """Forget the bond on both sides, so that the next case is a first pairing again.
+        Disconnect through mgmt first: bluetoothd's own disconnect waits 2 s (DISCONNECT_TIMER)."""
+        t = time.monotonic()
+        rc, out = sh(["btmgmt", "--index", init[3:], "disconnect", "-t", "1" if transport == "le" else "0",
+                      self.addr[resp]])
+        rec.setdefault("cleanup", []).append(["disconnect", rc, round(time.monotonic() - t, 2)])
+        for hci, peer in ((init, resp), (resp, init)):
+            dev = "/org/bluez/%s/dev_%s" % (hci, self.addr[peer].replace(":", "_"))
+            t = time.monotonic()
+            try:
+                call(self.adapter(hci).RemoveDevice, dbus.ObjectPath(dev), timeout=15)
+                res = "ok"
+            except (dbus.DBusException, CallTimeout) as e:
+                res = err_name(e)
+            rec.setdefault("cleanup", []).append([hci, res, round(time.monotonic() - t, 2)])
+
+    # --- cases
+    def run_case(self, case):
+        rec = {"id": case["id"], "kind": case["kind"], "t_start": round(now(), 2)}
+        t = time.monotonic()
+        transport = case.get("transport", "le")
+        resp, init = ROLES[transport]
+        self.case_calls = []
+        self.pending_passkey = None
+        self.case_display_passkey = None
+        self.case_passkey_mode = case.get("passkey_answer", "from-audit")
+        self.profile_events = []
+        btmon = None
+        try:
+            if "restart-bluetoothd" in case.get("before", []):
+                self.restart_bluetoothd(rec)
+            if not self.ensure_agent(case["conf"]):
+                rec["error"] = "agent under test did not log 'audit event=registered' within 20 s"
+                rec["agent_alive"] = self.agent.alive()
+            if transport == "le":
+                self.ensure_sc(init, case.get("sc", True))
+                self.ensure_sc(resp, True)
+            self.ensure_initiator(case["initiator_cap"])
+            rec["phases"] = {"prepare": round(time.monotonic() - t, 2)}
+            btmon, btmon_path = self.btmon_start(case["id"])
+            rec["phases"]["btmon_ready"] = round(time.monotonic() - t, 2)
+            if case["kind"] == "authorize-service":
+                self.register_profile(case)
+            mark = self.agent.mark()
+            target = self.addr[resp]
+            params = {"Address": target}
+            if transport == "le":
+                params["AddressType"] = "public"
+            tc = time.monotonic()
+            try:
+                devpath = call(self.adapter(init).ConnectDevice, dbus.Dictionary(params, signature="sv"), timeout=25)
+            except dbus.DBusException as e:
+                if e.get_dbus_name() == "org.bluez.Error.AlreadyExists":
+                    devpath = "/org/bluez/%s/dev_%s" % (init, target.replace(":", "_"))
+                else:
+                    raise
+            # Pair() while ConnectDevice's own service discovery is still running can lose the
+            # Pair() reply (seen: NoReply after 50 s although Paired=true): wait for it first.
+            dprops = dbus.Interface(self.helper.get_object(BLUEZ, devpath), PROPS)
+            rec["services_resolved"] = wait_until(
+                lambda: bool(call(dprops.Get, "org.bluez.Device1", "ServicesResolved", timeout=5)), 15)
+            rec["connect_s"] = round(time.monotonic() - tc, 2)
+            if case["kind"] == "pair":
+                tp = time.monotonic()
+                dev = dbus.Interface(self.ibus.get_object(BLUEZ, devpath), "org.bluez.Device1")
+                try:
+                    call(dev.Pair, timeout=50)
+                    rec["pair"] = {"ok": True}
+                except dbus.DBusException as e:
+                    rec["pair"] = {"ok": False, "error": err_name(e), "message": e.get_dbus_message()}
+                except CallTimeout as e:
+                    rec["pair"] = {"ok": False, "error": "CallTimeout", "message": str(e)}
+                rec["pair_s"] = round(time.monotonic() - tp, 2)
+                try:
+                    dp = dbus.Interface(self.helper.get_object(BLUEZ, devpath), PROPS)
+                    rec["initiator_device_paired"] = bool(call(dp.Get, "org.bluez.Device1", "Paired", timeout=5))
+                except Exception:
+                    pass
+            elif case["kind"] == "authorize-service":
+                self.run_authorize_service(case, rec, devpath, mark)
+            rec["phases"]["done"] = round(time.monotonic() - t, 2)
+            pump(case.get("settle", 0.5))
+            rec["agent_lines"] = self.agent.since(mark)
+            rec["initiator_calls"] = self.case_calls
+            rec["agent_alive"] = self.agent.alive()
+        except Exception as e:
+            rec["error"] = "%s: %s" % (type(e).__name__, e)
+            rec["traceback"] = traceback.format_exc()
+            rec.setdefault("initiator_calls", self.case_calls)
+        finally:
+            if case["kind"] == "authorize-service":
+                self.unregister_profile()
+            try:
+                self.remove_devices(resp, init, rec, transport)
+            except Exception as e:
+                rec["cleanup_error"] = str(e)
+            rec.setdefault("phases", {})["cleanup_done"] = round(time.monotonic() - t, 2)
+            if btmon:
+                self.btmon_stop(btmon, btmon_path, rec, case["id"])
+        bt = self.procs.get("bluetoothd")
+        if bt is not None and bt.poll() is not None:
+            rec["bluetoothd_died"] = bt.returncode
+            log("bluetoothd died (exit %s) during %s: restarting it" % (bt.returncode, case["id"]))
+            try:
+                self.start_bluetoothd()
+            except Exception as e:
+                rec["bluetoothd_restart_error"] = str(e)
+        rec["duration_s"] = round(time.monotonic() - t, 2)
+        self.records.write(json.dumps(rec) + "\n")
+        self.records.flush()
+        os.fsync(self.records.fileno())
+        res = rec.get("pair", {}).get("ok")
+        log("case %-45s %5.2fs pair=%s agent=%s%s" % (
+            case["id"], rec["duration_s"], res if res is not None else "-",
+            ",".join(sorted({(parse_audit(l) or {}).get("method", "") for l in rec.get("agent_lines", [])} - {""})) or "-",
+            "  ERROR " + rec["error"] if "error" in rec else ""))
+
+    def register_profile(self, case):
+        """The external profile must exist before the initiator browses the responder's SDP
+        records (ConnectDevice, Pair), or ConnectProfile has no service to connect."""
+        pm = dbus.Interface(self.helper.get_object(BLUEZ, "/org/bluez"), "org.bluez.ProfileManager1")
+        opts = {"Name": "pairgate-e2e", "Channel": dbus.UInt16(case.get("channel", 7)),
+                "RequireAuthentication": dbus.Boolean(False), "RequireAuthorization": dbus.Boolean(True),
+                "AutoConnect": dbus.Boolean(False)}
+        call(pm.RegisterProfile, dbus.ObjectPath(PROFILE_PATH), case["uuid"], dbus.Dictionary(opts, signature="sv"))
+
+    def unregister_profile(self):
+        pm = dbus.Interface(self.helper.get_object(BLUEZ, "/org/bluez"), "org.bluez.ProfileManager1")
+        try:
+            call(pm.UnregisterProfile, dbus.ObjectPath(PROFILE_PATH))
+        except Exception:
+            pass
+
+    def run_authorize_service(self, case, rec, devpath, mark):
+        """Pair first (allowlisted), then connect an external RFCOMM profile from the initiator:
+        the responder side's bluetoothd asks the default agent with AuthorizeService."""
+        uuid = case["uuid"]
+        dev = dbus.Interface(self.ibus.get_object(BLUEZ, devpath), "org.bluez.Device1")
+        if case.get("pair_first", True):
+            try:
+                call(dev.Pair, timeout=50)
+                rec["pair"] = {"ok": True}
+            except dbus.DBusException as e:
+                rec["pair"] = {"ok": False, "error": err_name(e), "message": e.get_dbus_message()}
+        tp = time.monotonic()
+        try:
+            call(dev.ConnectProfile, uuid, timeout=40)
+            rec["connect_profile"] = {"ok": True}
+        except dbus.DBusException as e:
+            rec["connect_profile"] = {"ok": False, "error": err_name(e), "message": e.get_dbus_message()}
+        except CallTimeout as e:
+            rec["connect_profile"] = {"ok": False, "error": "CallTimeout", "message": str(e)}
+        rec["connect_profile_s"] = round(time.monotonic() - tp, 2)
+        pump(1.0)
+        rec["profile_events"] = self.profile_events
+        try:
+            call(dev.DisconnectProfile, uuid, timeout=10)
+        except Exception:
+            pass
+
+    def run(self):
+        deadline = PLAN.get("deadline_s", 600)
+        self.setup()
+        tc = time.monotonic()
+        for case in PLAN["cases"]:
+            if now() > deadline:
+                self.records.write(json.dumps({"id": case["id"], "kind": case["kind"], "not_run": "guest deadline"}) + "\n")
+                continue
+            self.run_case(case)
+        self.timing["cases_s"] = round(time.monotonic() - tc, 2)
+
+    def teardown(self):
+        rc = self.agent.stop() if self.agent and self.agent.p else None
+        self.timing["agent_exits"] = self.agent.exits if self.agent else []
+        for name in ("bluetoothd", "btvirt-bredr", "btvirt-le"):
+            p = self.procs.get(name)
+            if p is not None:
+                t = time.monotonic()
+                self.timing.setdefault("died_before_teardown", {})[name] = p.poll()
+                self.timing.setdefault("exits", {})[name] = [stop_proc(p), round(time.monotonic() - t, 2)]
+        sh(["sh", "-c", "dmesg > %s/dmesg.txt" % RES])
+        self.timing["uptime_end"] = open("/proc/uptime").read().split()[0]
+        json.dump(self.timing, open(os.path.join(RES, "guest-timing.json"), "w"), indent=1)
+        return rc
+
+
+def main():
+    r = Runner()
+    status = 0
+    try:
+        r.run()
+    except Exception:
+        traceback.print_exc()
+        open(os.path.join(RES, "guest-error.txt"), "w").write(traceback.format_exc())
+        status = 2
+    finally:
+        try:
+            r.teardown()
+        except Exception:
+            traceback.print_exc()
+    r.records.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
