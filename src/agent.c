@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "pairing-model.h"
 #include "request.h"
+#include "time-util.h"
 
 #define ERROR_REJECTED "org.bluez.Error.Rejected"
 #define ERROR_CANCELED "org.bluez.Error.Canceled"
@@ -27,13 +28,6 @@ struct Agent {
         AgentCallbacks cb;
         void *userdata;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* Every Agent1 answer goes out here. */
 static void reply_outcome(sd_bus_message *m, const RequestOutcome *o) {

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "button-input.h"
 #include "macro.h"
+#include "time-util.h"
 
 #define CONSUMER      "pairgate-button"
 #define BITS_PER_LONG (sizeof(unsigned long) * 8)
@@ -48,13 +49,6 @@ struct ButtonInput {
         uint64_t candidate_usec;
         sd_event_source *debounce_timer;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static unsigned debounce_ms(const ButtonInput *in) {
         return in->config.kind == BUTTON_SOURCE_INPUT ? in->config.debounce_ms : 0;

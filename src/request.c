@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "macro.h"
 #include "request.h"
+#include "time-util.h"
 
 struct Request {
         uint64_t id;
@@ -24,13 +25,6 @@ struct Request {
         void *userdata;
         bool done;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static AuditEvent event_for(RequestResult r) {
         switch (r) {

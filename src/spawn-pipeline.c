@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "spawn-pipeline.h"
+#include "time-util.h"
 
 extern char **environ;
 
@@ -36,13 +37,6 @@ struct SpawnPipeline {
         spawn_done_t done;
         void *userdata;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* The daemon's environment minus what only the daemon itself may use: the sd_notify socket and
  * watchdog (a child must not report for us), socket activation, and JOURNAL_STREAM (the child's

@@ -32,6 +32,7 @@
 #include "device-cache.h"
 #include "led.h"
 #include "macro.h"
+#include "time-util.h"
 
 #define ADAPTER_INTERFACE "org.bluez.Adapter1"
 #define WINDOW_MAX_SEC    3600
@@ -106,13 +107,6 @@ struct ButtonPolicy {
 
 /* Runtime instances, oldest first: during a reload the old and the new one live side by side. */
 static GList *instances;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* ---- configuration ------------------------------------------------------------------------ */
 

@@ -17,6 +17,7 @@
 #include "button.h"
 #include "config.h"
 #include "macro.h"
+#include "time-util.h"
 
 #define MS 1000ULL
 
@@ -38,13 +39,6 @@ typedef struct Outcome {
         Verdict verdict;
         char reason[160];
 } Outcome;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static uint64_t cpu_usec(void) {
         struct rusage ru;
