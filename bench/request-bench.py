@@ -77,6 +77,7 @@ def main():
     ap.add_argument('--devices', type=int, default=500)
     ap.add_argument('--concurrency', type=int, default=8)
     a = ap.parse_args()
+    a.pairgated = os.path.abspath(a.pairgated)  # the daemon runs in its own work directory
 
     fake_bluez.mainloop()
     work = tempfile.mkdtemp(prefix='pg-bench-', dir='/tmp')
