@@ -27,6 +27,8 @@ int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, DeviceCac
 Agent *agent_free(Agent *a);
 /* The config and policies new requests use (requests already pending keep theirs). */
 void agent_set_config(Agent *a, const Config *c, PolicySet *policies);
+/* Stopping: from now on new requests are answered Canceled at once (and audited). */
+void agent_stop(Agent *a);
 /* Answer every pending request with Canceled and audit it with reason. */
 void agent_cancel_all(Agent *a, const char *reason);
 unsigned agent_n_pending(const Agent *a);

@@ -25,6 +25,8 @@ struct Agent {
         sd_bus_slot *object;
         GHashTable *requests; /* id -> Request* (freed by the table) */
         uint64_t next_id;
+        bool stopping; /* new requests are answered Canceled at once */
+        sd_event_source *exit_source;
         AgentCallbacks cb;
         void *userdata;
 };
@@ -112,6 +114,26 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
         q->model = pairing_model_infer(a->config->capability, method, q->paired);
 }
 
+/* Answer a request without holding it or asking any policy, with its one audit record. */
+static int refuse_at_once(Agent *a, sd_bus_message *m, const PairingQuery *q, RequestResult result,
+                          const char *reason) {
+        AuditRecord rec = AUDIT_RECORD_INIT(result == REQUEST_CANCELED ? AUDIT_DECISION_CANCELED
+                                                                       : AUDIT_DECISION_DENY);
+        RequestOutcome o = { .result = result, .method = q->method, .reason = reason };
+
+        rec.request_id = q->request_id;
+        rec.method = agent_method_to_string(q->method);
+        rec.device = q->device;
+        rec.address = q->address;
+        rec.name = q->name;
+        rec.model = q->model;
+        rec.reason = reason;
+        rec.latency_ms = 0;
+        audit_emit(&rec);
+        reply_outcome(m, &o);
+        return 1;
+}
+
 /* in carries the method's own arguments (passkey, UUID, ...); the rest is filled here, into a
  * query whose borrowed strings all live in this frame or the cache until request_new() copies
  * them. */
@@ -126,20 +148,12 @@ static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const
         fill_query(a, q, method, device, address, adapter, sizeof adapter);
         q->request_id = ++a->next_id;
 
-        if (g_hash_table_size(a->requests) >= a->config->max_pending) {
+        if (a->stopping)
+                return refuse_at_once(a, m, q, REQUEST_CANCELED, "pairgated is stopping");
+        if (g_hash_table_size(a->requests) >= a->config->max_pending)
                 /* Bounded: beyond max_pending, refuse at once without asking any policy. */
-                AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_DECISION_DENY);
-                rec.request_id = q->request_id;
-                rec.method = agent_method_to_string(method);
-                rec.device = q->device;
-                rec.address = q->address;
-                rec.name = q->name;
-                rec.model = q->model;
-                rec.reason = "too many pending requests (max_pending)";
-                rec.latency_ms = 0;
-                audit_emit(&rec);
-                return sd_bus_reply_method_errorf(m, ERROR_REJECTED, "Too many pending requests");
-        }
+                return refuse_at_once(a, m, q, REQUEST_DENY,
+                                      "too many pending requests (max_pending)");
 
         p = (RequestParams){
                 .id = q->request_id,
@@ -306,6 +320,20 @@ static const sd_bus_vtable agent_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+/* When the loop exits, answer whatever is still held while the bus is still open: sd-bus's own
+ * exit handler (normal priority) flushes and closes the connection after this one. */
+static int on_loop_exit(sd_event_source *s, void *userdata) {
+        Agent *a = userdata;
+
+        a->stopping = true;
+        agent_cancel_all(a, "pairgated is stopping");
+        return 0;
+}
+
+void agent_stop(Agent *a) {
+        a->stopping = true;
+}
+
 int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, DeviceCache *cache,
               const AgentCallbacks *cb, void *userdata) {
         Agent *a = g_new0(Agent, 1);
@@ -321,6 +349,10 @@ int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, DeviceCac
         a->userdata = userdata;
         r = sd_bus_add_object_vtable(bus, &a->object, AGENT_OBJECT_PATH, AGENT_INTERFACE,
                                      agent_vtable, a);
+        if (r >= 0)
+                r = sd_event_add_exit(event, &a->exit_source, on_loop_exit, a);
+        if (r >= 0)
+                r = sd_event_source_set_priority(a->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
         if (r < 0) {
                 agent_free(a);
                 return r;
@@ -363,6 +395,7 @@ Agent *agent_free(Agent *a) {
                 agent_cancel_all(a, "pairgated is stopping");
                 g_hash_table_unref(a->requests);
         }
+        sd_event_source_disable_unref(a->exit_source);
         sd_bus_slot_unref(a->object);
         policy_set_unref(a->policies);
         sd_event_unref(a->event);

@@ -306,6 +306,11 @@ void log_msg(int priority, const char *fmt, ...) {
         va_start(ap, fmt);
         text = g_strdup_vprintf(fmt, ap);
         va_end(ap);
+        /* One message, one line: control bytes (from a bluetoothd error message, say) must not
+         * start a forged line or priority prefix. */
+        for (char *c = text; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        *c = ' ';
         /* Under journald, the "<N>" prefix sets the priority of a stderr line (SyslogLevelPrefix).
          */
         if (current_backend() == AUDIT_BACKEND_JOURNAL)

@@ -20,6 +20,9 @@ struct ChainRun {
         guint next;       /* index of the next policy to ask */
         PolicyCall *call; /* the pending policy call, if any */
         const PolicyOps *call_ops;
+        bool deciding; /* inside a policy's decide() */
+        bool early;    /* ... which called done() before returning: early_res holds its answer */
+        PolicyResult early_res;
         chain_done_t done;
         void *userdata;
 };
@@ -164,7 +167,17 @@ static int advance(ChainRun *run, ChainOutcome *o) {
                         outcome_set(o, CHAIN_ERROR, name, "policy is not loaded");
                         return 1;
                 }
+                run->deciding = true;
                 r = p->ops->decide(p, run->query, policy_done_cb, run, &res, &call);
+                run->deciding = false;
+                if (run->early) {
+                        /* The policy answered through done() from inside decide(): take that
+                         * answer as if returned now; its call object is finished already. */
+                        run->early = false;
+                        res = run->early_res;
+                        explicit_bzero(&run->early_res, sizeof run->early_res);
+                        r = 1;
+                }
                 if (r < 0) {
                         char reason[128];
                         snprintf(reason, sizeof reason, "policy failed: %s", g_strerror(-r));
@@ -176,7 +189,9 @@ static int advance(ChainRun *run, ChainOutcome *o) {
                         run->call_ops = p->ops;
                         return 0;
                 }
-                if (apply_result(run, name, &res, o))
+                r = apply_result(run, name, &res, o);
+                explicit_bzero(&res, sizeof res); /* may hold a PIN */
+                if (r)
                         return 1;
         }
         finish_undecided(run, o);
@@ -187,10 +202,18 @@ static void policy_done_cb(const PolicyResult *res, void *userdata) {
         ChainRun *run = userdata;
         ChainOutcome o;
 
+        if (run->deciding) {
+                /* Called from inside decide(): advance() picks it up when decide() returns, so
+                 * the run is never freed under its own feet. */
+                run->early = true;
+                run->early_res = *res;
+                return;
+        }
         run->call = NULL;
         if (!apply_result(run, run->route[run->next - 1], res, &o) && advance(run, &o) == 0)
                 return;
         run->done(&o, run->userdata);
+        explicit_bzero(&o, sizeof o); /* may hold a PIN */
         chain_run_free(run);
 }
 

@@ -170,6 +170,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         rec.message = "pairgated is stopping";
         audit_emit(&rec);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping");
+        agent_stop(d->agent);
         agent_cancel_all(d->agent, "pairgated is stopping");
         if (bluez_unregister(d->bluez, on_unregistered, d) <= 0)
                 return sd_event_exit(d->event, 0);

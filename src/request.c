@@ -182,9 +182,10 @@ void request_start(Request *r) {
                                      .method = r->query.method,
                                      .reason = "cannot run the policy chain" };
                 finish(r, &o);
-        } else if (k > 0)
+        } else if (k > 0) {
                 finish_chain(r, &c);
-        else
+                explicit_bzero(&c, sizeof c); /* may hold a PIN */
+        } else
                 r->run = run;
 }
 

@@ -17,10 +17,11 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
                           char **ret_error) {
         Allowlist *a = p->data;
         const config_setting_t *devices;
+        /* Owned here until init succeeds: done() is not called after a failed init. */
+        g_autoptr(GHashTable) set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
-        a->addresses = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         if (!section)
-                return 0;
+                goto out;
         for (int i = 0; i < config_setting_length(section); i++) {
                 const config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
                 if (!streq(config_setting_name(e), "devices")) {
@@ -32,7 +33,7 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
         }
         devices = config_setting_get_member(section, "devices");
         if (!devices)
-                return 0;
+                goto out;
         if (config_setting_type(devices) != CONFIG_TYPE_ARRAY &&
             config_setting_type(devices) != CONFIG_TYPE_LIST) {
                 *ret_error = policy_error(env, devices,
@@ -53,8 +54,10 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
                                              s ? s : "(not a string)");
                         return -EINVAL;
                 }
-                g_hash_table_add(a->addresses, g_strdup(addr));
+                g_hash_table_add(set, g_strdup(addr));
         }
+out:
+        a->addresses = g_steal_pointer(&set);
         return 0;
 }
 

@@ -179,6 +179,21 @@ class Held(BusTestCase):
         self.assertEqual(self.decision(held)['event'], 'canceled')
         self.assertTrue(self.daemon.audit(event='stopping'), self.stderr_tail())
 
+    def test_request_while_unregistering(self):
+        """A call that arrives after SIGTERM, while pairgated waits for bluetoothd to answer
+        UnregisterAgent, is answered Canceled at once (it used to be held, audited as canceled
+        at exit, and never answered: the bus was closed first, bluetoothd got NoReply)."""
+        self.start_daemon(routes=HOLD_ROUTES, test={'verdict': 'hold'})
+        self.daemon.signal(signal.SIGTERM)
+        time.sleep(0.3)  # the fake runs in this process: UnregisterAgent is not answered yet
+        late = self.call('RequestAuthorization', dev_path(OTHER))
+        self.assertTrue(late.wait(8), 'late call not answered\n' + self.stderr_tail())
+        self.assertError(late, CANCELED)
+        self.assertEqual(self.daemon.wait_exit(15), 0, self.stderr_tail())
+        rec = self.decision(late)
+        self.assertEqual(rec['event'], 'canceled', rec.line)
+        self.assertEqual(rec['reason'], 'pairgated is stopping', rec.line)
+
     def test_sigint_with_held_request(self):
         self.start_daemon(routes=HOLD_ROUTES, test={'verdict': 'hold'})
         held = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(9))

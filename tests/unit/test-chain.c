@@ -11,7 +11,8 @@
 typedef struct Script {
         Verdict verdict;
         bool async;
-        int fail; /* decide returns this negative errno */
+        bool done_inside; /* calls done() from inside decide(), then returns 0 */
+        int fail;         /* decide returns this negative errno */
         bool has_passkey;
         uint32_t passkey;
         const char *pin;
@@ -42,6 +43,13 @@ static int script_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
         s->n_decide++;
         if (s->fail)
                 return s->fail;
+        if (s->done_inside) {
+                PolicyResult res;
+
+                fill(s, &res);
+                done(&res, userdata); /* a careless policy: answers before returning */
+                return 0;
+        }
         if (!s->async) {
                 fill(s, ret);
                 return 1;
@@ -257,6 +265,31 @@ static void test_errors_fail_closed(Fixture *f, gconstpointer data) {
         g_assert_cmpstr(f->got.pin, ==, "482913");
 }
 
+/* A policy that calls done() from inside decide() is taken as a synchronous answer: the run is
+ * not freed under the chain's feet (ASan would report it) and done is not called twice. */
+static void test_done_inside_decide(Fixture *f, gconstpointer data) {
+        const char *const route[] = { "a", "b", NULL };
+        ChainRun *r = NULL;
+
+        f->a->done_inside = true; /* passes */
+        f->b->done_inside = true;
+        f->b->verdict = VERDICT_DENY;
+        g_assert_cmpint(run(f, route, &r), ==, 1);
+        g_assert_null(r);
+        g_assert_cmpint(f->n_done, ==, 0);
+        g_assert_cmpint(f->got.result, ==, CHAIN_DENY);
+        g_assert_cmpstr(f->got.policy, ==, "b");
+
+        /* ... also when a later policy is really asynchronous. */
+        f->b->done_inside = false;
+        f->b->async = true;
+        f->b->verdict = VERDICT_ALLOW;
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        script_fire(f->b);
+        g_assert_cmpint(f->n_done, ==, 1);
+        g_assert_cmpint(f->got.result, ==, CHAIN_ALLOW);
+}
+
 static void test_request_ended(Fixture *f, gconstpointer data) {
         const char *const route[] = { "a", "c", NULL };
 
@@ -276,6 +309,7 @@ int main(int argc, char *argv[]) {
         ADD("/chain/async", test_async);
         ADD("/chain/cancel", test_cancel);
         ADD("/chain/errors-fail-closed", test_errors_fail_closed);
+        ADD("/chain/done-inside-decide", test_done_inside_decide);
         ADD("/chain/request-ended", test_request_ended);
         return g_test_run();
 }
