@@ -180,7 +180,13 @@ class Reload(BusTestCase):
         again = [c['method'] for c in self.fake.calls[n:]
                  if c['method'] in ('RegisterAgent', 'UnregisterAgent', 'RequestDefaultAgent')]
         self.assertEqual(again, [], 'registration churn on a reload without capability change')
-        # the request held across the reload is still answered exactly once (at SIGTERM)
+        # The request held across the reload is still held (by the old policies), and answered
+        # exactly once, at SIGTERM.
+        self.assertFalse(held.done, held)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertTrue(held.wait(5), held)
+        self.assertError(held, CANCELED)
+        self.assertEqual(self.decision(held)['event'], 'canceled')
 
     def test_good_reload_capability(self):
         self.start_daemon(capability='DisplayYesNo')
