@@ -51,10 +51,15 @@ typedef struct SpawnParams {
         uint64_t kill_grace_usec; /* from SIGTERM to SIGKILL when stopping or timing out */
 } SpawnParams;
 
-/* Start the pipeline. Returns 0, or <0 with nothing left running: -ENOENT (or -EACCES, ...)
- * when a program cannot be executed, *ret_index (may be NULL) then says which one. */
+/* Start the pipeline. Returns 0, or <0 with nothing left running. *ret_index (may be NULL) is
+ * set on failure only and says whose failure it was:
+ *   0 or 1: that program could not be started (posix_spawnp() failed for argv[0] or argv[1]:
+ *           -ENOENT, -EACCES, ...);
+ *   -1:     no program's: creating the pipes, watching a started child, writing `input`,
+ *           watching stderr or arming the timeout failed (what was started was killed and
+ *           reaped). Never a program to blame: there may be no argv[1] at all. */
 int spawn_pipeline_start(SpawnPipeline **ret, sd_event *e, const SpawnParams *params,
-                         spawn_done_t done, void *userdata, unsigned *ret_index);
+                         spawn_done_t done, void *userdata, int *ret_index);
 /* SIGTERM (and SIGCONT) to the process group, SIGKILL after the grace. done() still comes, with
  * SPAWN_STOPPED, once every process is reaped. Idempotent. */
 void spawn_pipeline_stop(SpawnPipeline *p);
@@ -63,3 +68,21 @@ void spawn_pipeline_stop(SpawnPipeline *p);
 SpawnPipeline *spawn_pipeline_free(SpawnPipeline *p);
 /* The process group (the command's pid). */
 pid_t spawn_pipeline_pgid(const SpawnPipeline *p);
+
+#ifdef PAIRGATE_TEST_POLICIES
+/* Tests only (never in an installed daemon): make one step of spawn_pipeline_start() that comes
+ * after a process was started fail with -EIO, as if the system had refused it, to exercise the
+ * callers' handling of failures that are no program's. None of these can be made to fail from
+ * outside: the input is at most SPAWN_INPUT_MAX bytes (a pipe holds at least a page) and the
+ * pipe's read end is still ours while writing, and adding event sources needs no resource a
+ * test could exhaust at exactly that point. */
+typedef enum SpawnFault {
+        SPAWN_FAULT_NONE,
+        SPAWN_FAULT_CHILD_SOURCE, /* sd_event_add_child() for the last process started */
+        SPAWN_FAULT_INPUT,        /* writing `input` (only when there is input) */
+        SPAWN_FAULT_STDERR,       /* sd_event_add_io() for the stderr pipe */
+        SPAWN_FAULT_TIMER,        /* the timeout timer (only with timeout_usec > 0) */
+        _SPAWN_FAULT_MAX,
+} SpawnFault;
+extern SpawnFault spawn_pipeline_test_fault;
+#endif

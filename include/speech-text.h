@@ -44,8 +44,9 @@ char *speech_spell(const char *s, size_t max);
 const char *speech_kind_from_class(bool has_class, uint32_t device_class);
 
 /* A remote name reduced to what is safe and sensible to speak: ASCII letters, digits, space and
- * . , ' - _ (anything else becomes a space), runs of spaces collapsed, trimmed, at most max
- * bytes (cut at a word boundary when possible). NULL when nothing is left. */
+ * . , ' - _ (anything else becomes a space), runs of spaces collapsed, trimmed, leading '-'
+ * removed (never an option-like "-wfile" at the start of an argument), at most max bytes (cut
+ * at a word boundary when possible). NULL when nothing is left (callers then say the kind). */
 char *speech_sanitize_name(const char *name, size_t max);
 
 /* A uniformly random PIN of six decimal digits (leading zeros kept) from getrandom(2), by
@@ -57,5 +58,9 @@ typedef ssize_t (*speech_random_t)(void *buf, size_t n, unsigned flags);
 int speech_random_pin_from(char ret[static 7], speech_random_t source);
 
 /* argv template -> argv: "{text}" replaced by text inside any element, each element stays one
- * argument (no splitting, no interpretation). g_strfreev() the result. */
+ * argument (no splitting, no interpretation). An element whose template does not start with '-'
+ * but whose rendering does (the text starts with '-') gets a leading space, so that no text is
+ * ever taken for an option. text NULL: every element containing "{text}" is left out (the text
+ * goes to the command's stdin instead, e.g. when it holds a PIN: never in /proc/<pid>/cmdline).
+ * g_strfreev() the result. */
 char **speech_argv_render(char *const *tmpl, const char *text);

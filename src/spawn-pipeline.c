@@ -309,14 +309,21 @@ static void abort_started(SpawnPipeline *p) {
         p->n_children = p->n_exited = 0;
 }
 
+#ifdef PAIRGATE_TEST_POLICIES
+SpawnFault spawn_pipeline_test_fault = SPAWN_FAULT_NONE;
+#define FAULT(step, r) (spawn_pipeline_test_fault == (step) ? -EIO : (r))
+#else
+#define FAULT(step, r) (r)
+#endif
+
 int spawn_pipeline_start(SpawnPipeline **ret, sd_event *e, const SpawnParams *params,
-                         spawn_done_t done, void *userdata, unsigned *ret_index) {
+                         spawn_done_t done, void *userdata, int *ret_index) {
         int in_pipe[2] = { -EBADF, -EBADF }, mid_pipe[2] = { -EBADF, -EBADF };
         int err_pipe[2] = { -EBADF, -EBADF };
         _cleanup_free_ char **envp = NULL;
         size_t input_len = params->input ? strlen(params->input) : 0;
         SpawnPipeline *p;
-        unsigned index = 0;
+        int failed = -1; /* the program that could not be started, if that was the failure */
         int r;
 
         if (!params->argv[0] || !params->argv[0][0] || !params->argv[0][0][0] ||
@@ -340,19 +347,23 @@ int spawn_pipeline_start(SpawnPipeline **ret, sd_event *e, const SpawnParams *pa
                 r = -errno;
                 goto fail;
         }
-        for (index = 0; index < 2 && params->argv[index]; index++) {
-                Child *c = &p->children[index];
-                int in_fd = index == 0 ? in_pipe[0] : mid_pipe[0];
-                int out_fd = index == 0 ? mid_pipe[1] : -EBADF;
+        for (unsigned i = 0; i < 2 && params->argv[i]; i++) {
+                Child *c = &p->children[i];
+                int in_fd = i == 0 ? in_pipe[0] : mid_pipe[0];
+                int out_fd = i == 0 ? mid_pipe[1] : -EBADF;
 
-                r = spawn_one(&c->pid, params->argv[index], envp, index == 0 ? 0 : p->pgid, in_fd,
-                              out_fd, err_pipe[1]);
-                if (r < 0)
+                r = spawn_one(&c->pid, params->argv[i], envp, i == 0 ? 0 : p->pgid, in_fd, out_fd,
+                              err_pipe[1]);
+                if (r < 0) {
+                        failed = (int) i; /* the one failure that is a program's */
                         goto fail;
-                if (index == 0)
+                }
+                if (i == 0)
                         p->pgid = c->pid;
                 p->n_children++;
                 r = sd_event_add_child(e, &c->source, c->pid, WEXITED, on_child, p);
+                if (i + 1 == 2 || !params->argv[i + 1])
+                        r = FAULT(SPAWN_FAULT_CHILD_SOURCE, r);
                 if (r < 0)
                         goto fail;
         }
@@ -360,21 +371,26 @@ int spawn_pipeline_start(SpawnPipeline **ret, sd_event *e, const SpawnParams *pa
          * hold it, writing cannot raise SIGPIPE even if the command already exited). */
         if (params->input) {
                 ssize_t n = write(in_pipe[1], params->input, input_len);
-                if (n < 0 || (size_t) n != input_len) {
-                        r = n < 0 ? -errno : -EIO;
+                if (n < 0)
+                        r = -errno;
+                else
+                        r = (size_t) n == input_len ? 0 : -EIO;
+                r = FAULT(SPAWN_FAULT_INPUT, r);
+                if (r < 0)
                         goto fail;
-                }
         }
         close_pair(in_pipe);
         close_pair(mid_pipe);
         (void) close(TAKE_FD(err_pipe[1]));
         p->err_fd = TAKE_FD(err_pipe[0]); /* owned by p from here on */
-        r = sd_event_add_io(e, &p->err_source, p->err_fd, EPOLLIN, on_stderr, p);
+        r = FAULT(SPAWN_FAULT_STDERR,
+                  sd_event_add_io(e, &p->err_source, p->err_fd, EPOLLIN, on_stderr, p));
         if (r < 0)
                 goto fail;
         if (params->timeout_usec > 0) {
-                r = sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, params->timeout_usec,
-                                               0, on_timeout, p);
+                r = FAULT(SPAWN_FAULT_TIMER,
+                          sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC,
+                                                     params->timeout_usec, 0, on_timeout, p));
                 if (r < 0)
                         goto fail;
         }
@@ -388,6 +404,6 @@ fail:
         close_pair(err_pipe);
         spawn_pipeline_free(p);
         if (ret_index)
-                *ret_index = index;
+                *ret_index = failed;
         return r;
 }

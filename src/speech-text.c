@@ -258,7 +258,11 @@ char *speech_sanitize_name(const char *name, size_t max) {
 
         for (const char *c = name; c && *c; c++) {
                 char ch = name_char_ok(*c) ? *c : ' ';
-                if (ch == ' ' && (out->len == 0 || out->str[out->len - 1] == ' '))
+                /* Never a leading '-': a name at the start of an argument must not read as an
+                 * option of the synthesiser ("-wfile.wav"). */
+                if (out->len == 0 && (ch == ' ' || ch == '-'))
+                        continue;
+                if (ch == ' ' && out->str[out->len - 1] == ' ')
                         continue;
                 g_string_append_c(out, ch);
         }
@@ -310,12 +314,32 @@ int speech_random_pin(char ret[static 7]) {
         return speech_random_pin_from(ret, getrandom);
 }
 
+static bool uses_text(const char *tmpl) {
+        _cleanup_free_ char *why = NULL;
+        unsigned used = 0;
+
+        return speech_template_check(tmpl, ~0u, &used, &why) >= 0 && (used & SPEECH_VAR_TEXT);
+}
+
 char **speech_argv_render(char *const *tmpl, const char *text) {
         const SpeechVars v = { .text = text };
         GPtrArray *argv = g_ptr_array_new();
 
-        for (char *const *a = tmpl; a && *a; a++)
-                g_ptr_array_add(argv, speech_template_render(*a, &v));
+        for (char *const *a = tmpl; a && *a; a++) {
+                char *arg;
+
+                if (!text && uses_text(*a))
+                        continue;
+                arg = speech_template_render(*a, &v);
+                if (arg[0] == '-' && (*a)[0] != '-') {
+                        /* The text made it look like an option: a leading space keeps it text. */
+                        char *spaced = g_strconcat(" ", arg, NULL);
+                        explicit_bzero(arg, strlen(arg));
+                        g_free(arg);
+                        arg = spaced;
+                }
+                g_ptr_array_add(argv, arg);
+        }
         g_ptr_array_add(argv, NULL);
         return (char **) g_ptr_array_free(argv, false);
 }

@@ -22,7 +22,8 @@
  *
  * A missing, failing or hanging synthesiser is logged and audited (AUDIT_POLICY_EVENT, TTS=...)
  * and never decides anything. Texts containing a PIN are never logged, and neither is what the
- * synthesiser printed while speaking them. */
+ * synthesiser printed while speaking them; they never go into argv either, but to the command's
+ * stdin (see utterance_start()). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -367,11 +368,21 @@ static void report_failure(const Speech *s, const char *tts, const char *reason,
         }
 }
 
+/* The program of the pipeline at index (0 the command, 1 the player), for messages; the command
+ * when there is no such player. */
+static void program_at(const SpeechPolicy *sp, long index, const char **ret_role,
+                       const char **ret_prog) {
+        bool player = index == 1 && sp->player && sp->player[0];
+
+        *ret_role = player ? "player" : "command";
+        *ret_prog = player ? sp->player[0] : sp->command[0];
+}
+
 static void report_spawn_status(const SpeechPolicy *sp, const Speech *s, const SpawnStatus *st) {
-        const char *prog = st->index == 0 ? sp->command[0] : sp->player[0];
-        const char *role = st->index == 0 ? "command" : "player";
+        const char *prog, *role;
         _cleanup_free_ char *reason = NULL;
 
+        program_at(sp, st->index, &role, &prog);
         switch (st->result) {
         case SPAWN_NOT_FOUND:
                 reason = g_strdup_printf("%s '%s' exited with status 127 (not found?)", role, prog);
@@ -450,31 +461,44 @@ static void on_utterance_done(SpawnPipeline *p, const SpawnStatus *st, void *use
 }
 
 /* Start the next utterance. On failure (<0) the speech is over, reported, and a non-display
- * speech freed. */
+ * speech freed.
+ *
+ * A text holding a PIN never goes into argv, whatever the command: any local user can read a
+ * process's arguments in /proc/<pid>/cmdline while it speaks. The arguments containing {text}
+ * are left out and the text is written to the command's stdin (espeak-ng reads stdin when given
+ * no text argument). */
 static int utterance_start(Speech *s) {
         SpeechPolicy *sp = s->policy;
         _cleanup_free_ char *input = NULL;
-        char **argv = speech_argv_render(sp->command, s->text);
+        bool on_stdin = sp->text_on_stdin || s->secret;
+        char **argv = speech_argv_render(sp->command, on_stdin ? NULL : s->text);
         SpawnParams params = {
                 .argv = { argv, sp->player },
                 .timeout_usec = (uint64_t) sp->utterance_timeout * 1000000ULL,
                 .kill_grace_usec = SPEECH_KILL_GRACE_USEC,
         };
-        unsigned index = 0;
+        int index = -1;
         int r;
 
-        if (sp->text_on_stdin)
+        if (on_stdin)
                 params.input = input = g_strconcat(s->text, "\n", NULL);
         s->left--;
         r = spawn_pipeline_start(&s->current, sp->event, &params, on_utterance_done, sp, &index);
         strv_free_erase(argv);
         erase_free(TAKE_PTR(input));
         if (r < 0) {
-                const char *prog = index == 0 ? sp->command[0] : sp->player[0];
-                _cleanup_free_ char *reason = g_strdup_printf(
-                        "cannot run %s '%s': %s", index == 0 ? "command" : "player", prog,
-                        r == -ENOENT ? "not found (check PATH and the package)" : g_strerror(-r));
-                report_failure(s, r == -ENOENT ? "missing" : "failed", reason, NULL);
+                const char *prog, *role;
+                _cleanup_free_ char *reason = NULL;
+
+                program_at(sp, index, &role, &prog);
+                if (index < 0) /* not a program's failure (see spawn_pipeline_start()) */
+                        reason = g_strdup_printf("cannot start '%s': %s", prog, g_strerror(-r));
+                else
+                        reason = g_strdup_printf("cannot run %s '%s': %s", role, prog,
+                                                 r == -ENOENT
+                                                         ? "not found (check PATH and the package)"
+                                                         : g_strerror(-r));
+                report_failure(s, index >= 0 && r == -ENOENT ? "missing" : "failed", reason, NULL);
                 s->current = NULL;
                 s->left = 0;
                 speech_spoken(s);

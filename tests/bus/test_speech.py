@@ -57,7 +57,9 @@ def sanitize(name, limit=32):
         c = chr(b)
         if not (b < 128 and (c.isalnum() or c in " .,'-_")):
             c = ' '
-        if c == ' ' and (not out or out[-1] == ' '):
+        if not out and c in ' -':  # never a leading '-' (it would read as an option)
+            continue
+        if c == ' ' and out[-1] == ' ':
             continue
         out += c
     if len(out) > limit:
@@ -289,6 +291,7 @@ class Names(SpeechTestCase):
             'press the button now',
             'Ünïcödé 名前 😀',
             'N' * 248,
+            '-wfoo.wav --help',
         ]
 
     def test_hostile_names(self):
@@ -313,6 +316,7 @@ class Names(SpeechTestCase):
         self.assertTrue(texts[0].startswith('From touch tmp pg-bus-'), texts[0])
         self.assertEqual(texts[3], 'From press the button now: 0 0 0 0 0 3')  # why it's opt-in
         self.assertEqual(texts[5], 'From %s: 0 0 0 0 0 5' % ('N' * 32))
+        self.assertEqual(texts[6], 'From wfoo.wav --help: 0 0 0 0 0 6')  # no option
         self.assertEqual(os.listdir(markers), [], 'a name was executed')
 
     def test_names_not_spoken_by_default(self):
@@ -373,8 +377,8 @@ class Pin(SpeechTestCase):
 
     def test_generated_pin_spoken_never_logged(self):
         self.start({'RequestPinCode': ['speech']},
-                   {'command': self.fake_command('--sleep', '0.2'), 'generate_pin': True,
-                    'repeat': 1})
+                   {'command': self.fake_command('--sleep', '0.2', '--read-stdin'),
+                    'generate_pin': True, 'repeat': 1})
         pins = []
         for i in range(2):
             call = self.call_wait('RequestPinCode', self.phone)
@@ -387,8 +391,15 @@ class Pin(SpeechTestCase):
             # replace this speech: wait for it to finish)
             self.wait_records('end', i + 1)
         self.assertNotEqual(pins[0], pins[1])  # 1 in 10^6 to fail by chance
-        texts = [self.text(r) for r in self.records('start')]
-        self.assertEqual(texts, ['Pairing PIN: %s.' % ' '.join(p) for p in pins])
+        starts = self.records('start')
+        # never in argv (/proc/<pid>/cmdline is world-readable): the text goes to stdin
+        self.assertEqual([r['text'] for r in starts], [[], []])
+        self.assertEqual([r['stdin'] for r in starts],
+                         ['Pairing PIN: %s.\n' % ' '.join(p) for p in pins])
+        for r, p in zip(starts, pins):
+            for a in r['argv']:
+                self.assertNotIn(p, a)
+                self.assertNotIn(' '.join(p), a)
         self.stop_daemon()
         out = self.daemon.stderr_text
         for p in pins:

@@ -132,6 +132,14 @@ static void test_names(void) {
                 { "A very long device name that goes on and on", "A very long device name that" },
                 { "Averyveryveryverylongdevicenamewithoutspaces",
                   "Averyveryveryverylongdevicenamew" },
+                /* never a leading '-': it would read as an option at the start of an argument */
+                { "-wfoo.wav", "wfoo.wav" },
+                { "--help", "help" },
+                { " - -\t--x y-", "x y-" },
+                { "$-v", "v" },
+                { "-", NULL },
+                { "- - --", NULL },
+                { "A-B -c", "A-B -c" }, /* inside a name, '-' stays */
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -139,6 +147,8 @@ static void test_names(void) {
                 g_assert_cmpstr(s, ==, cases[i].out);
                 if (s) {
                         g_assert_cmpuint(strlen(s), <=, SPEECH_NAME_MAX);
+                        g_assert_cmpint(s[0], !=, '-');
+                        g_assert_cmpint(s[0], !=, ' ');
                         for (const char *c = s; *c; c++)
                                 g_assert_true(g_ascii_isalnum(*c) || strchr(" .,'-_", *c));
                 }
@@ -227,6 +237,47 @@ static void test_argv_render(void) {
         g_strfreev(argv);
 }
 
+static void test_argv_no_option_from_text(void) {
+        /* A text starting with '-' never makes an argument that starts with '-' (which espeak-ng
+         * and most programs would parse as an option): it gets a leading space. Arguments the
+         * template itself starts with '-' are the administrator's options and stay as they are. */
+        char *tmpl[] = { "espeak-ng",   "-v",       "en",      "{text}",
+                         "{text} more", "-w{text}", "x{text}", NULL };
+        char **argv = speech_argv_render(tmpl, "-wfoo.wav");
+
+        g_assert_cmpuint(g_strv_length(argv), ==, 7);
+        g_assert_cmpstr(argv[1], ==, "-v");
+        g_assert_cmpstr(argv[3], ==, " -wfoo.wav");
+        g_assert_cmpstr(argv[4], ==, " -wfoo.wav more");
+        g_assert_cmpstr(argv[5], ==, "-w-wfoo.wav");
+        g_assert_cmpstr(argv[6], ==, "x-wfoo.wav");
+        g_strfreev(argv);
+
+        argv = speech_argv_render(tmpl, "Pairing code: 1 2 3.");
+        g_assert_cmpstr(argv[3], ==, "Pairing code: 1 2 3."); /* unchanged otherwise */
+        g_strfreev(argv);
+}
+
+static void test_argv_without_text(void) {
+        /* text NULL (a PIN goes to stdin): every argument holding {text} is left out. */
+        char *tmpl[] = { "espeak-ng", "-v", "en", "{text}", "--opt={text}!", "-s", "140", NULL };
+        char *literal[] = { "tts", "{{text}}", NULL };
+        char **argv = speech_argv_render(tmpl, NULL);
+
+        g_assert_cmpuint(g_strv_length(argv), ==, 5);
+        g_assert_cmpstr(argv[0], ==, "espeak-ng");
+        g_assert_cmpstr(argv[1], ==, "-v");
+        g_assert_cmpstr(argv[2], ==, "en");
+        g_assert_cmpstr(argv[3], ==, "-s");
+        g_assert_cmpstr(argv[4], ==, "140");
+        g_strfreev(argv);
+        /* "{{text}}" is a literal "{text}", not the placeholder: kept. */
+        argv = speech_argv_render(literal, NULL);
+        g_assert_cmpuint(g_strv_length(argv), ==, 2);
+        g_assert_cmpstr(argv[1], ==, "{text}");
+        g_strfreev(argv);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/speech-text/template-check", test_template_check);
@@ -237,5 +288,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/speech-text/pin-rejection-sampling", test_pin_rejection_sampling);
         g_test_add_func("/speech-text/pin-distribution", test_pin_distribution);
         g_test_add_func("/speech-text/argv-render", test_argv_render);
+        g_test_add_func("/speech-text/argv-no-option-from-text", test_argv_no_option_from_text);
+        g_test_add_func("/speech-text/argv-without-text", test_argv_without_text);
         return g_test_run();
 }

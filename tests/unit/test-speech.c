@@ -20,6 +20,7 @@
 #include "chain.h"
 #include "config.h"
 #include "macro.h"
+#include "spawn-pipeline.h"
 #include "speech-text.h"
 
 #define DEV   "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF"
@@ -179,7 +180,7 @@ static GPtrArray *records(const World *w, const char *event, const char *role) {
                 g_variant_lookup(v, "event", "&s", &ev);
                 g_variant_lookup(v, "role", "&s", &ro);
                 if ((!event || streq(ev, event)) && (!role || streq(ro, role)))
-                        g_ptr_array_add(out, g_variant_ref_sink(v));
+                        g_ptr_array_add(out, v); /* g_variant_parse(): not floating */
                 else
                         g_variant_unref(v);
         }
@@ -216,6 +217,25 @@ static char *record_text(GVariant *rec) {
 
         g_assert_true(g_variant_lookup(rec, "text", "^a&s", &text));
         return g_strjoinv("|", (char **) text);
+}
+
+/* What the fake read from its stdin (it needs --read-stdin). */
+static const char *rec_stdin(GVariant *rec) {
+        const char *in = NULL;
+
+        g_assert_true(g_variant_lookup(rec, "stdin", "&s", &in));
+        return in;
+}
+
+/* Whether any element of the fake's argv contains needle. */
+static bool argv_contains(GVariant *rec, const char *needle) {
+        g_autofree const char **argv = NULL;
+
+        g_assert_true(g_variant_lookup(rec, "argv", "^a&s", &argv));
+        for (const char **a = argv; *a; a++)
+                if (strstr(*a, needle))
+                        return true;
+        return false;
 }
 
 static int64_t rec_int(GVariant *rec, const char *key) {
@@ -412,7 +432,7 @@ static void test_texts(void) {
         if (!world_init(&w,
                         "DisplayPasskey = [ \"speech\" ]; RequestConfirmation = [ \"speech\" ];"
                         "DisplayPinCode = [ \"speech\" ]; RequestAuthorization = [ \"speech\" ];",
-                        "speech = { " FAKE_CMD("") " repeat = 1; };"))
+                        "speech = { " FAKE_CMD("\"--read-stdin\",") " repeat = 1; };"))
                 return;
         ask(&w, &a, AGENT_METHOD_DISPLAY_PASSKEY, DEV, ADDR);
         /* The presenter passes: a notification nobody refused is acknowledged. */
@@ -442,7 +462,8 @@ static void test_texts(void) {
         g_assert_cmpstr(tb, ==,
                         "Pairing request from a phone. Code: 9 8 7 6 5 4. Press the button to "
                         "accept.");
-        g_assert_cmpstr(tc, ==, "Pairing PIN: 0 0 0 0.");
+        g_assert_cmpstr(tc, ==, ""); /* a PIN: never an argument, on stdin */
+        g_assert_cmpstr(rec_stdin(starts->pdata[2]), ==, "Pairing PIN: 0 0 0 0.\n");
         g_assert_cmpstr(td, ==, "Pairing request from a headset. Press the button to accept.");
         g_ptr_array_unref(starts);
         world_done(&w);
@@ -814,8 +835,9 @@ static void test_generate_pin(void) {
         GPtrArray *starts;
 
         if (!world_init(&w, "RequestPinCode = [ \"speech\" ];",
-                        "speech = { " FAKE_CMD("\"--sleep\", \"0.2\",") " generate_pin = true;"
-                                                                        " repeat = 1; };"))
+                        "speech = { " FAKE_CMD(
+                                "\"--sleep\", \"0.2\", \"--read-stdin\",") " generate_pin = true;"
+                                                                           " repeat = 1; };"))
                 return;
         ask(&w, &a, AGENT_METHOD_REQUEST_PIN_CODE, DEV, ADDR);
         end_request(&w, &a);
@@ -836,8 +858,9 @@ static void test_generate_pin(void) {
                 g_autofree char *t = record_text(starts->pdata[i]);
                 _cleanup_free_ char *words =
                         speech_spell(i == 0 ? a.outcome.pin : b.outcome.pin, 16);
-                _cleanup_free_ char *want = g_strdup_printf("Pairing PIN: %s.", words);
-                g_assert_cmpstr(t, ==, want);
+                _cleanup_free_ char *want = g_strdup_printf("Pairing PIN: %s.\n", words);
+                g_assert_cmpstr(t, ==, ""); /* never an argument: on stdin */
+                g_assert_cmpstr(rec_stdin(starts->pdata[i]), ==, want);
         }
         /* Never in an audit record. */
         for (guint i = 0; i < audit_lines->len; i++) {
@@ -915,6 +938,165 @@ static void test_player_and_stdin(void) {
         g_assert_true(run_until(&w, audit_seen, "tts=failed", 5000));
         g_assert_true(audit_has("tts=failed", "player '"));
         world_done(&w);
+}
+
+static void test_pin_never_in_argv(void) {
+        /* /proc/<pid>/cmdline is readable by every local user: a text holding a PIN goes to the
+         * command's stdin even though the command has {text}; other texts are unchanged. */
+        World w;
+        Req a = { .q.pincode = "735194" }, b = { 0 }, c = { .q.passkey = 246810 };
+        GPtrArray *starts;
+        _cleanup_free_ char *gen_words = NULL, *gen_want = NULL;
+
+        if (!world_init(&w,
+                        "DisplayPinCode = [ \"speech\" ]; RequestPinCode = [ \"speech\" ];"
+                        " DisplayPasskey = [ \"speech\" ];",
+                        "speech = { " FAKE_CMD("\"--read-stdin\",") " repeat = 1;"
+                                                                    " generate_pin = true; };"))
+                return;
+        ask(&w, &a, AGENT_METHOD_DISPLAY_PIN_CODE, DEV, ADDR);
+        g_assert_true(wait_records(&w, "end", 1, 5000));
+        ask(&w, &b, AGENT_METHOD_REQUEST_PIN_CODE, DEV2, ADDR2);
+        g_assert_cmpint(b.outcome.result, ==, CHAIN_ALLOW);
+        g_assert_cmpuint(strlen(b.outcome.pin), ==, 6);
+        g_assert_true(wait_records(&w, "end", 2, 5000));
+        ask(&w, &c, AGENT_METHOD_DISPLAY_PASSKEY, DEV, ADDR);
+        g_assert_true(wait_records(&w, "end", 3, 5000));
+
+        starts = records(&w, "start", NULL);
+        g_assert_cmpuint(starts->len, ==, 3);
+        /* DisplayPinCode: the PIN on stdin only. */
+        g_assert_cmpstr(rec_stdin(starts->pdata[0]), ==, "Pairing PIN: 7 3 5 1 9 4.\n");
+        g_assert_false(argv_contains(starts->pdata[0], "7 3 5 1 9 4"));
+        g_assert_false(argv_contains(starts->pdata[0], "735194"));
+        g_assert_false(argv_contains(starts->pdata[0], "Pairing"));
+        {
+                g_autofree char *t = record_text(starts->pdata[0]);
+                g_assert_cmpstr(t, ==, ""); /* the {text} argument is left out, not emptied */
+        }
+        /* A generated PIN: the same. */
+        gen_words = speech_spell(b.outcome.pin, 16);
+        gen_want = g_strdup_printf("Pairing PIN: %s.\n", gen_words);
+        g_assert_cmpstr(rec_stdin(starts->pdata[1]), ==, gen_want);
+        g_assert_false(argv_contains(starts->pdata[1], gen_words));
+        g_assert_false(argv_contains(starts->pdata[1], b.outcome.pin));
+        g_assert_false(argv_contains(starts->pdata[1], "Pairing"));
+        /* A passkey (not a secret: said aloud anyway): an argument as before, stdin empty. */
+        {
+                g_autofree char *t = record_text(starts->pdata[2]);
+                g_assert_cmpstr(t, ==, "Pairing code: 2 4 6 8 1 0.");
+                g_assert_cmpstr(rec_stdin(starts->pdata[2]), ==, "");
+        }
+        g_assert_false(audit_has("event=policy", NULL));
+        g_assert_true(run_until(&w, no_children, NULL, 3000));
+        g_ptr_array_unref(starts);
+        world_done(&w);
+}
+
+static void test_no_option_in_argv(void) {
+        /* A name (speak_names) or a text starting with '-' must not become an option of the
+         * synthesiser: espeak-ng "-wfoo.wav" would write a file instead of speaking. */
+        static const char *const names[] = { "-wfoo.wav", "--help", "- - -", " -s 1 text" };
+        static const char *const want[] = { "wfoo.wav: 0 0 0 0 0 1", "help: 0 0 0 0 0 1",
+                                            "a device: 0 0 0 0 0 1", "s 1 text: 0 0 0 0 0 1",
+                                            " --0 0 0 0 0 2" };
+        World w;
+        GPtrArray *starts;
+
+        if (!world_init(&w,
+                        "RequestConfirmation = [ \"speech\" ]; DisplayPasskey = [ \"speech\" ];",
+                        "speech = { " FAKE_CMD("") " repeat = 1; speak_names = true;\n"
+                                                   " texts = { RequestConfirmation = "
+                                                   "\"{device}: {passkey}\";"
+                                                   " DisplayPasskey = \"--{passkey}\"; }; };"))
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                Req r = { .q.passkey = 1, .q.name = names[i] };
+                ask(&w, &r, AGENT_METHOD_REQUEST_CONFIRMATION, DEV, ADDR);
+                g_assert_true(wait_records(&w, "end", (unsigned) i + 1, 5000));
+        }
+        {
+                Req r = { .q.passkey = 2 };
+                ask(&w, &r, AGENT_METHOD_DISPLAY_PASSKEY, DEV, ADDR);
+                g_assert_true(wait_records(&w, "end", ELEMENTSOF(names) + 1, 5000));
+        }
+        starts = records(&w, "start", NULL);
+        g_assert_cmpuint(starts->len, ==, ELEMENTSOF(want));
+        for (guint i = 0; i < starts->len; i++) {
+                g_autofree const char **text = NULL;
+
+                g_assert_true(g_variant_lookup(starts->pdata[i], "text", "^a&s", &text));
+                g_assert_cmpuint(g_strv_length((char **) text), ==, 1);
+                g_assert_cmpint(text[0][0], !=, '-');
+                g_assert_cmpstr(text[0], ==, want[i]);
+        }
+        g_ptr_array_unref(starts);
+        world_done(&w);
+}
+
+static void test_failure_after_spawn(void) {
+        /* A step of spawn_pipeline_start() after the command was started fails (none can be made
+         * to fail from outside, hence the test-only fault injection). It is no program's
+         * failure: reported as such, without a player to blame (there may be none), and the
+         * request is answered as with any broken synthesiser. */
+#ifdef PAIRGATE_TEST_POLICIES
+        static const char *const players[] = {
+                "",
+                " player = [ \"@FAKE@\", \"--log\", \"@LOG@\", \"--role\", \"player\","
+                " \"--read-stdin\" ];",
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(players); k++)
+                for (int f = SPAWN_FAULT_CHILD_SOURCE; f < _SPAWN_FAULT_MAX; f++) {
+                        World w;
+                        Req a = { .q.passkey = 1 }, b = { .q.passkey = 2 }, c = { 0 };
+                        _cleanup_free_ char *conf = NULL, *reason = NULL;
+
+                        g_test_message("fault %d, %s", f, k ? "with a player" : "no player");
+                        /* No {text}: the text goes to stdin, so that every step is taken. */
+                        conf = g_strdup_printf(
+                                "speech = { command = [ \"@FAKE@\", \"--log\", \"@LOG@\","
+                                " \"--read-stdin\" ]; generate_pin = true; %s };",
+                                players[k]);
+                        if (!world_init(&w,
+                                        "DisplayPasskey = [ \"speech\" ];"
+                                        " RequestConfirmation = [ \"speech\" ];"
+                                        " RequestPinCode = [ \"speech\" ];",
+                                        conf))
+                                return;
+                        reason =
+                                g_strdup_printf("cannot start '%s': %s", fake_tts, g_strerror(EIO));
+                        spawn_pipeline_test_fault = (SpawnFault) f;
+                        ask(&w, &a, AGENT_METHOD_DISPLAY_PASSKEY, DEV, ADDR);
+                        ask(&w, &b, AGENT_METHOD_REQUEST_CONFIRMATION, DEV2, ADDR2);
+                        ask(&w, &c, AGENT_METHOD_REQUEST_PIN_CODE, DEV, ADDR);
+                        spawn_pipeline_test_fault = SPAWN_FAULT_NONE;
+                        /* Answered as usual: acknowledged, nobody accepted, no PIN. */
+                        g_assert_cmpint(a.outcome.result, ==, CHAIN_ALLOW);
+                        g_assert_cmpint(b.outcome.result, ==, CHAIN_DENY);
+                        g_assert_cmpint(c.outcome.result, ==, CHAIN_DENY);
+                        g_assert_cmpstr(c.outcome.pin, ==, "");
+                        /* Audited, as the command's failure, never the player's. */
+                        if (!audit_has("tts=failed", reason)) {
+                                for (guint i = 0; i < audit_lines->len; i++)
+                                        g_test_message("audit: %s", (char *) audit_lines->pdata[i]);
+                                g_error("no audit record with tts=failed and '%s'", reason);
+                        }
+                        g_assert_true(audit_has("tts=failed", "method=DisplayPasskey"));
+                        g_assert_true(audit_has("tts=failed", "method=RequestConfirmation"));
+                        g_assert_true(audit_has("tts=failed", "method=RequestPinCode"));
+                        g_assert_false(audit_has("player", NULL));
+                        /* What was started was killed and reaped. */
+                        g_assert_cmpuint(children(false), ==, 0);
+                        /* And the next utterance works again. */
+                        ask(&w, &a, AGENT_METHOD_DISPLAY_PASSKEY, DEV2, ADDR2);
+                        g_assert_true(wait_records(&w, "end", k ? 2 : 1, 5000));
+                        g_assert_true(run_until(&w, no_children, NULL, 3000));
+                        world_done(&w);
+                }
+#else
+        g_test_skip("needs -DPAIRGATE_TEST_POLICIES=ON (fault injection)");
+#endif
 }
 
 /* ---- the real espeak-ng ----------------------------------------------------------------- */
@@ -1018,6 +1200,28 @@ static void test_real_espeak(void) {
         g_assert_cmpfloat(info.rms, >, 0.01); /* speech, not silence */
         world_done(&w);
 
+        /* A PIN: the {text} argument is left out and espeak-ng reads the text from stdin. */
+        if (!world_init(&w, "DisplayPinCode = [ \"speech\" ];",
+                        "speech = { repeat = 1;"
+                        " command = [ \"espeak-ng\", \"-v\", \"en\", \"-s\", \"140\","
+                        "             \"-w\", \"@DIR@/pin.wav\", \"{text}\" ]; };"))
+                return;
+        {
+                Req p = { .q.pincode = "4821" };
+                _cleanup_free_ char *pin_wav = g_build_filename(w.dir, "pin.wav", NULL);
+
+                ask(&w, &p, AGENT_METHOD_DISPLAY_PIN_CODE, DEV, ADDR);
+                g_assert_true(run_until(&w, no_children, NULL, 20000));
+                run_for(&w, 100);
+                g_assert_false(audit_has("event=policy", NULL));
+                g_assert_true(wav_read(pin_wav, &info));
+                g_test_message("espeak-ng -w, PIN on stdin: %.2f s, RMS %.4f", info.seconds,
+                               info.rms);
+                g_assert_cmpfloat(info.seconds, >, 1.0);
+                g_assert_cmpfloat(info.rms, >, 0.01);
+        }
+        world_done(&w);
+
         /* Through a player: espeak-ng --stdout piped into sox writing a file. */
         if (!g_file_test("/usr/bin/sox", G_FILE_TEST_IS_EXECUTABLE)) {
                 g_test_message("sox not installed: the piped variant is skipped");
@@ -1081,6 +1285,9 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/speech/generate-pin", test_generate_pin);
         g_test_add_func("/speech/generate-pin-without-speech", test_generate_pin_without_speech);
         g_test_add_func("/speech/player-and-stdin", test_player_and_stdin);
+        g_test_add_func("/speech/pin-never-in-argv", test_pin_never_in_argv);
+        g_test_add_func("/speech/no-option-in-argv", test_no_option_in_argv);
+        g_test_add_func("/speech/failure-after-spawn", test_failure_after_spawn);
         g_test_add_func("/speech/real-espeak-ng", test_real_espeak);
         r = g_test_run();
         audit_set_sink(NULL, NULL);
