@@ -98,7 +98,8 @@ static void on_state_changed(Bluez *b, BluezState old, const char *reason, void 
                 rec.capability = capability_to_string(d->config->capability);
                 audit_emit(&rec);
         }
-        notify_status(d);
+        if (!d->stopping) /* keep "Stopping" while we unregister */
+                notify_status(d);
 }
 
 static void on_released(Agent *a, void *userdata) {

@@ -178,6 +178,9 @@ class Held(BusTestCase):
         self.assertIsNone(self.fake.default_agent)
         self.assertEqual(self.decision(held)['event'], 'canceled')
         self.assertTrue(self.daemon.audit(event='stopping'), self.stderr_tail())
+        # systemctl shows the last STATUS=: it must not go back to "Not registered, retrying"
+        # while pairgated unregisters on its way out.
+        self.assertEqual(self.daemon.last_status(), 'Stopping', self.daemon.notify)
 
     def test_request_while_unregistering(self):
         """A call that arrives after SIGTERM, while pairgated waits for bluetoothd to answer
