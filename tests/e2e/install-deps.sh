@@ -4,13 +4,14 @@
 # Installs what the real-stack e2e suite (tests/e2e/run-e2e) needs on a Debian 12 host:
 # QEMU (TCG is enough), Debian's own kernel (its modules provide bluetooth + hci_vhci inside
 # the VM), BlueZ with its emulator btvirt, a static busybox for the initramfs, and D-Bus with
-# the Python bindings the test's own agents use. Installs only what is missing.
+# the Python bindings the test's own agents use; espeak-ng for the speech case and systemd for
+# the systemd VM (the guest's root is the host's). Installs only what is missing.
 #
 # Usage: tests/e2e/install-deps.sh [--check]
 #   --check   only report what is missing (exit 1 if anything is), install nothing.
 set -eu
 
-PKGS="qemu-system-x86 linux-image-amd64 bluez bluez-test-tools busybox-static dbus python3 python3-dbus python3-gi"
+PKGS="qemu-system-x86 linux-image-amd64 bluez bluez-test-tools busybox-static dbus python3 python3-dbus python3-gi espeak-ng systemd"
 
 missing=""
 for p in $PKGS; do
