@@ -8,6 +8,7 @@
 # status 0 on SIGTERM. Root only (exit 77 = skipped otherwise).
 # Usage: sandbox-smoke.sh <pairgated> <pairgate-dbus.conf> <pairgate.conf> <dbus-policy-peer>
 set -eu
+. "$(dirname "$0")/system-bus.sh"
 bin=$1 policy=$2 conf=$3 peer=$4
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root"; exit 77; fi
 for c in setpriv unshare timeout dbus-daemon; do
@@ -27,31 +28,13 @@ trap cleanup EXIT
 cp "$bin" "$tmp/pairgated"; cp "$peer" "$tmp/peer"; cp "$conf" "$tmp/pairgate.conf"
 chmod 755 "$tmp/pairgated" "$tmp/peer"; chmod 644 "$tmp/pairgate.conf"
 sed 's/user="pairgate"/user="nobody"/g' "$policy" >"$tmp/policy.conf"
-cat >"$tmp/bus.conf" <<XML
+# root may own org.bluez, as with BlueZ's bluetooth.conf; nothing else is opened
+cat >"$tmp/bluez.conf" <<XML
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <!-- root may own org.bluez, as with BlueZ's bluetooth.conf; nothing else is opened -->
-  <policy user="root"><allow own="org.bluez"/></policy>
-  <include>$tmp/policy.conf</include>
-</busconfig>
+<busconfig><policy user="root"><allow own="org.bluez"/></policy></busconfig>
 XML
+write_config "$tmp/bus.conf" "$tmp/bluez.conf" "$tmp/policy.conf"
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --print-address >"$tmp/address" 2>/dev/null &
 pids="$pids $!"
 i=0
