@@ -31,4 +31,3 @@ void agent_set_config(Agent *a, const Config *c, PolicySet *policies);
 void agent_stop(Agent *a);
 /* Answer every pending request with Canceled and audit it with reason. */
 void agent_cancel_all(Agent *a, const char *reason);
-unsigned agent_n_pending(const Agent *a);

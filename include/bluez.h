@@ -35,7 +35,6 @@ int bluez_start(Bluez *b);
 const char *bluez_owner(const Bluez *b);
 BluezState bluez_state(const Bluez *b);
 Capability bluez_capability(const Bluez *b);
-const char *bluez_state_to_string(BluezState s);
 
 /* Capability changed by a reload: re-register when registered or registering. */
 int bluez_set_capability(Bluez *b, Capability cap);

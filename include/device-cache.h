@@ -32,7 +32,6 @@ int device_cache_reset(DeviceCache *c, const char *owner);
 /* org.bluez is gone. */
 void device_cache_clear(DeviceCache *c);
 const Device *device_cache_get(DeviceCache *c, const char *path);
-unsigned device_cache_size(DeviceCache *c);
 /* Listeners are called in the order added; a listener may remove itself (or another) from within
  * the callback. The returned handle is for device_cache_remove_listener(). */
 typedef struct DeviceListener DeviceListener;

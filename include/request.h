@@ -60,4 +60,3 @@ void request_cancel(Request *r, const char *reason);
 Request *request_free(Request *r);
 
 uint64_t request_id(const Request *r);
-const PairingQuery *request_query(const Request *r);

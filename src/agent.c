@@ -384,10 +384,6 @@ void agent_cancel_all(Agent *a, const char *reason) {
         }
 }
 
-unsigned agent_n_pending(const Agent *a) {
-        return g_hash_table_size(a->requests);
-}
-
 Agent *agent_free(Agent *a) {
         if (!a)
                 return NULL;

@@ -37,20 +37,6 @@ struct Bluez {
 
 static int start_registration(Bluez *b);
 
-const char *bluez_state_to_string(BluezState s) {
-        switch (s) {
-        case BLUEZ_ABSENT:
-                return "absent";
-        case BLUEZ_REGISTERING:
-                return "registering";
-        case BLUEZ_REGISTERED:
-                return "registered";
-        case BLUEZ_WAITING:
-                return "waiting";
-        }
-        return "?";
-}
-
 static void set_state(Bluez *b, BluezState s, const char *reason) {
         BluezState old = b->state;
 

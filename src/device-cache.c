@@ -358,10 +358,6 @@ const Device *device_cache_get(DeviceCache *c, const char *path) {
         return g_hash_table_lookup(c->devices, path);
 }
 
-unsigned device_cache_size(DeviceCache *c) {
-        return g_hash_table_size(c->devices);
-}
-
 DeviceListener *device_cache_add_listener(DeviceCache *c, device_changed_t cb, void *userdata) {
         DeviceListener *l = g_new0(DeviceListener, 1);
 

@@ -227,7 +227,3 @@ Request *request_free(Request *r) {
 uint64_t request_id(const Request *r) {
         return r->id;
 }
-
-const PairingQuery *request_query(const Request *r) {
-        return &r->query;
-}
