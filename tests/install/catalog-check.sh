@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The journal catalog has one well-formed entry per MESSAGE_ID of include/audit.h, no entry for
+# The journal catalog has one well-formed entry per MESSAGE_ID of include/core/audit.h, no entry for
 # an unknown id, and journalctl compiles it (in a temporary root, not the system's database).
 # Usage: catalog-check.sh <pairgate.catalog> <audit.h>
 set -eu

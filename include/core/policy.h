@@ -55,10 +55,12 @@ typedef void (*policy_done_t)(const PolicyResult *res, void *userdata);
 /* What a policy may use: the loop, the bus (may be NULL in unit tests), and a notifier so a
  * policy can write audit records of its own. */
 typedef struct DeviceCache DeviceCache;
+typedef struct BluezOwner BluezOwner;
 
 typedef struct PolicyEnv {
         sd_event *event;         /* NULL when only validating (--check-config, config load) */
         sd_bus *bus;             /* may be NULL in unit tests */
+        BluezOwner *bluez_owner; /* who bluetoothd is; may be NULL in tests */
         DeviceCache *devices;    /* device facts and change listeners; may be NULL in tests */
         const char *config_path; /* for error messages when a setting has no source file */
 } PolicyEnv;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "bluez-owner.h"
+
 typedef struct Device {
         char *path;
         char *adapter;
@@ -25,10 +27,11 @@ typedef struct DeviceCache DeviceCache;
 /* Called after a device's properties changed (or it was removed: removed == true). */
 typedef void (*device_changed_t)(const Device *d, bool removed, void *userdata);
 
-int device_cache_new(DeviceCache **ret, sd_bus *bus);
+/* owner is borrowed and outlives c. */
+int device_cache_new(DeviceCache **ret, sd_bus *bus, BluezOwner *owner);
 DeviceCache *device_cache_free(DeviceCache *c);
 /* org.bluez has a (new) owner: forget everything, load GetManagedObjects from it. */
-int device_cache_reset(DeviceCache *c, const char *owner);
+int device_cache_reset(DeviceCache *c);
 /* org.bluez is gone. */
 void device_cache_clear(DeviceCache *c);
 const Device *device_cache_get(DeviceCache *c, const char *path);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Watches the owner of org.bluez and keeps pairgate registered with AgentManager1 as the default
- * agent: RegisterAgent + RequestDefaultAgent whenever org.bluez appears (bluetoothd restarts are
- * survived without user action), retrying with back-off on failure. */
+/* Follows the owner of org.bluez (BluezOwner) and keeps pairgate registered with AgentManager1 as
+ * the default agent: RegisterAgent + RequestDefaultAgent whenever org.bluez appears (bluetoothd
+ * restarts are survived without user action), retrying with back-off on failure. */
 
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "agent-types.h"
+#include "bluez-owner.h"
 
 typedef enum BluezState {
         BLUEZ_ABSENT,      /* nobody owns org.bluez */
@@ -21,18 +22,17 @@ typedef enum BluezState {
 typedef struct Bluez Bluez;
 
 typedef struct BluezCallbacks {
-        /* org.bluez got a new owner (new_owner non-NULL) or lost it (new_owner NULL). */
-        void (*owner_changed)(Bluez *b, const char *new_owner, void *userdata);
         /* Registration state changed (for sd_notify STATUS and audit). reason may be NULL. */
         void (*state_changed)(Bluez *b, BluezState old, const char *reason, void *userdata);
 } BluezCallbacks;
 
-int bluez_new(Bluez **ret, sd_bus *bus, sd_event *event, const char *agent_path, Capability cap,
-              const BluezCallbacks *cb, void *userdata);
+/* owner is borrowed and outlives b. */
+int bluez_new(Bluez **ret, sd_bus *bus, sd_event *event, BluezOwner *owner, const char *agent_path,
+              Capability cap, const BluezCallbacks *cb, void *userdata);
 Bluez *bluez_free(Bluez *b);
-int bluez_start(Bluez *b);
+/* org.bluez changed owner (see BluezOwner): register with the new one, or wait. */
+void bluez_owner_changed(Bluez *b);
 
-const char *bluez_owner(const Bluez *b);
 BluezState bluez_state(const Bluez *b);
 Capability bluez_capability(const Bluez *b);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
+
 /* Bluetooth IO capabilities and Agent1 methods: the vocabulary shared by config, pairing model,
  * policies, agent and audit. Pure, no I/O. */
 
@@ -35,3 +37,6 @@ Capability capability_from_string(const char *s);
 /* "RequestConfirmation", ...; NULL when out of range. */
 const char *agent_method_to_string(AgentMethod m);
 AgentMethod agent_method_from_string(const char *s);
+/* DisplayPasskey and DisplayPinCode: bluetoothd does not wait for a decision on them (it sends
+ * DisplayPasskey without expecting a reply and ignores an error from DisplayPinCode). */
+bool agent_method_is_notification(AgentMethod m);

@@ -20,6 +20,7 @@ struct Daemon {
         PolicySet *policies;
         sd_event *event;
         sd_bus *bus;
+        BluezOwner *owner;
         DeviceCache *cache;
         Bluez *bluez;
         Agent *agent;
@@ -59,7 +60,7 @@ static void log_config_warnings(const Config *c) {
         g_strfreev(warnings);
 }
 
-static void on_owner_changed(Bluez *b, const char *new_owner, void *userdata) {
+static void on_owner_changed(BluezOwner *o, const char *new_owner, void *userdata) {
         Daemon *d = userdata;
         AuditRecord rec =
                 AUDIT_RECORD_INIT(new_owner ? AUDIT_BLUEZ_APPEARED : AUDIT_BLUEZ_VANISHED);
@@ -71,11 +72,12 @@ static void on_owner_changed(Bluez *b, const char *new_owner, void *userdata) {
         /* Whatever the old owner asked is void now. */
         agent_cancel_all(d->agent, new_owner ? "org.bluez changed owner" : "bluetoothd is gone");
         if (new_owner) {
-                int r = device_cache_reset(d->cache, new_owner);
+                int r = device_cache_reset(d->cache);
                 if (r < 0)
                         log_warning("Cannot load devices from org.bluez: %s", g_strerror(-r));
         } else
                 device_cache_clear(d->cache);
+        bluez_owner_changed(d->bluez);
 }
 
 static void on_state_changed(Bluez *b, BluezState old, const char *reason, void *userdata) {
@@ -89,7 +91,7 @@ static void on_state_changed(Bluez *b, BluezState old, const char *reason, void 
                         capability_to_string(bluez_capability(b)));
                 rec.message = msg;
                 rec.capability = capability_to_string(bluez_capability(b));
-                rec.sender = bluez_owner(b);
+                rec.sender = bluez_owner_get(d->owner);
                 audit_emit(&rec);
         } else if (old == BLUEZ_REGISTERED && !d->stopping) {
                 AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_REGISTRATION_LOST);
@@ -112,9 +114,11 @@ static void reload(Daemon *d) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
         PolicySet *ps = NULL;
-        const PolicyEnv env = {
-                .event = d->event, .bus = d->bus, .devices = d->cache, .config_path = d->config_path
-        };
+        const PolicyEnv env = { .event = d->event,
+                                .bus = d->bus,
+                                .bluez_owner = d->owner,
+                                .devices = d->cache,
+                                .config_path = d->config_path };
         AuditRecord rec;
         int r;
 
@@ -194,6 +198,7 @@ Daemon *daemon_free(Daemon *d) {
         policy_set_unref(d->policies); /* policies may listen to the device cache */
         bluez_free(d->bluez);
         device_cache_free(d->cache);
+        bluez_owner_free(d->owner);
         if (d->bus) {
                 (void) sd_bus_flush(d->bus);
                 sd_bus_flush_close_unref(d->bus);
@@ -206,8 +211,7 @@ Daemon *daemon_free(Daemon *d) {
 }
 
 static int setup(Daemon *d) {
-        static const BluezCallbacks bluez_cb = { .owner_changed = on_owner_changed,
-                                                 .state_changed = on_state_changed };
+        static const BluezCallbacks bluez_cb = { .state_changed = on_state_changed };
         static const AgentCallbacks agent_cb = { .released = on_released };
         PolicyEnv env;
         sigset_t mask;
@@ -245,24 +249,29 @@ static int setup(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot attach the bus: %s", g_strerror(-r));
 
-        r = device_cache_new(&d->cache, d->bus);
+        r = bluez_owner_new(&d->owner, d->bus, on_owner_changed, d);
+        if (r < 0)
+                return r;
+        r = device_cache_new(&d->cache, d->bus, d->owner);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch BlueZ devices: %s", g_strerror(-r));
-        env = (PolicyEnv){
-                .event = d->event, .bus = d->bus, .devices = d->cache, .config_path = d->config_path
-        };
+        env = (PolicyEnv){ .event = d->event,
+                           .bus = d->bus,
+                           .bluez_owner = d->owner,
+                           .devices = d->cache,
+                           .config_path = d->config_path };
         r = policy_set_new(&d->policies, d->config, &env, &error);
         if (r < 0)
                 return log_error_errno(r, "%s", error ? error : g_strerror(-r));
-        r = bluez_new(&d->bluez, d->bus, d->event, AGENT_OBJECT_PATH, d->config->capability,
-                      &bluez_cb, d);
+        r = bluez_new(&d->bluez, d->bus, d->event, d->owner, AGENT_OBJECT_PATH,
+                      d->config->capability, &bluez_cb, d);
         if (r < 0)
                 return r;
-        r = agent_new(&d->agent, d->bus, d->event, d->bluez, d->cache, &agent_cb, d);
+        r = agent_new(&d->agent, d->bus, d->event, d->bluez, d->owner, d->cache, &agent_cb, d);
         if (r < 0)
                 return log_error_errno(r, "Cannot export the agent object: %s", g_strerror(-r));
         agent_set_config(d->agent, d->config, d->policies);
-        r = bluez_start(d->bluez);
+        r = bluez_owner_start(d->owner);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch org.bluez: %s", g_strerror(-r));
         return 0;

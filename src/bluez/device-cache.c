@@ -12,7 +12,7 @@
 
 struct DeviceCache {
         sd_bus *bus;
-        char *owner;         /* unique name we believe; NULL: no org.bluez */
+        BluezOwner *owner;   /* borrowed: whose signals we believe */
         GHashTable *devices; /* path -> Device* */
         sd_bus_slot *match_added, *match_removed, *match_changed, *get_objects;
         GList *listeners; /* DeviceListener* */
@@ -39,7 +39,7 @@ static void device_free(void *p) {
 }
 
 static bool from_owner(DeviceCache *c, sd_bus_message *m) {
-        return c->owner && streq(sd_bus_message_get_sender(m), c->owner);
+        return bluez_owner_is(c->owner, sd_bus_message_get_sender(m));
 }
 
 static int read_string(sd_bus_message *m, char **field) {
@@ -296,11 +296,12 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
-int device_cache_new(DeviceCache **ret, sd_bus *bus) {
+int device_cache_new(DeviceCache **ret, sd_bus *bus, BluezOwner *owner) {
         DeviceCache *c = g_new0(DeviceCache, 1);
         int r;
 
         c->bus = sd_bus_ref(bus);
+        c->owner = owner;
         c->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, device_free);
         /* No sender in the rules: the owner of org.bluez changes; each callback checks the
          * sender against the owner we track. */
@@ -335,7 +336,6 @@ DeviceCache *device_cache_free(DeviceCache *c) {
         g_hash_table_unref(c->devices);
         g_list_free_full(c->listeners, g_free);
         sd_bus_unref(c->bus);
-        g_free(c->owner);
         g_free(c);
         return NULL;
 }
@@ -343,13 +343,13 @@ DeviceCache *device_cache_free(DeviceCache *c) {
 void device_cache_clear(DeviceCache *c) {
         c->get_objects = sd_bus_slot_unref(c->get_objects);
         g_hash_table_remove_all(c->devices);
-        g_clear_pointer(&c->owner, g_free);
 }
 
-int device_cache_reset(DeviceCache *c, const char *owner) {
+int device_cache_reset(DeviceCache *c) {
         device_cache_clear(c);
-        c->owner = g_strdup(owner);
-        return sd_bus_call_method_async(c->bus, &c->get_objects, owner, "/",
+        if (!bluez_owner_get(c->owner))
+                return 0;
+        return sd_bus_call_method_async(c->bus, &c->get_objects, bluez_owner_get(c->owner), "/",
                                         "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
                                         on_managed_objects, c, NULL);
 }

@@ -19,6 +19,7 @@ struct Agent {
         sd_bus *bus;
         sd_event *event;
         Bluez *bluez;
+        BluezOwner *owner;
         DeviceCache *cache;
         const Config *config;
         PolicySet *policies;
@@ -72,10 +73,10 @@ static void request_destroy(void *p) {
 
 static bool check_sender(Agent *a, sd_bus_message *m, const char *method) {
         const char *sender = sd_bus_message_get_sender(m);
-        const char *owner = bluez_owner(a->bluez);
+        const char *owner = bluez_owner_get(a->owner);
         AuditRecord rec;
 
-        if (owner && streq(sender, owner))
+        if (bluez_owner_is(a->owner, sender))
                 return true;
         rec = AUDIT_RECORD_INIT(AUDIT_FOREIGN_CALLER);
         rec.method = method;
@@ -334,14 +335,15 @@ void agent_stop(Agent *a) {
         a->stopping = true;
 }
 
-int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, DeviceCache *cache,
-              const AgentCallbacks *cb, void *userdata) {
+int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, BluezOwner *owner,
+              DeviceCache *cache, const AgentCallbacks *cb, void *userdata) {
         Agent *a = g_new0(Agent, 1);
         int r;
 
         a->bus = sd_bus_ref(bus);
         a->event = sd_event_ref(event);
         a->bluez = bluez;
+        a->owner = owner;
         a->cache = cache;
         a->requests = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, request_destroy);
         if (cb)

@@ -37,3 +37,7 @@ const char *agent_method_to_string(AgentMethod m) {
 AgentMethod agent_method_from_string(const char *s) {
         return (AgentMethod) string_table_lookup(agent_method_table, _AGENT_METHOD_MAX, s);
 }
+
+bool agent_method_is_notification(AgentMethod m) {
+        return m == AGENT_METHOD_DISPLAY_PASSKEY || m == AGENT_METHOD_DISPLAY_PIN_CODE;
+}

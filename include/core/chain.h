@@ -48,5 +48,3 @@ int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, cons
 void chain_run_cancel(ChainRun *run);
 /* Tell every policy of the route that the request ended (presenters stop). */
 void chain_request_ended(PolicySet *s, const char *const *route, uint64_t request_id);
-
-bool agent_method_is_notification(AgentMethod m);

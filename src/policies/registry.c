@@ -1,8 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
-
-#include <glib.h>
-
+/* The built-in policies, by the name a route gives them. */
 #include "macro.h"
 #include "policy.h"
 
@@ -36,17 +33,4 @@ const char *const *policy_names(void) {
                 for (size_t i = 0; i < ELEMENTSOF(registry); i++)
                         names[i] = registry[i]->name;
         return names;
-}
-
-char *policy_error(const PolicyEnv *env, const config_setting_t *s, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        const char *file = s ? config_setting_source_file(s) : NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        msg = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        if (!file)
-                file = env && env->config_path ? env->config_path : "<config>";
-        return g_strdup_printf("%s:%u: %s", file, s ? config_setting_source_line(s) : 0, msg);
 }

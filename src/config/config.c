@@ -8,6 +8,7 @@
 #include "config.h"
 #include "macro.h"
 #include "policy.h"
+#include "settings.h"
 
 static const char *const top_level_keys[] = { "capability", "request_timeout", "max_pending",
                                               "routes" };
@@ -24,71 +25,33 @@ Config *config_free(Config *c) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 
-static const char *setting_file(const Config *c, const config_setting_t *s) {
-        const char *f = s ? config_setting_source_file(s) : NULL;
-        return f ? f : c->path;
-}
-
 static int fail(char **ret_error, const Config *c, const config_setting_t *s, const char *fmt, ...)
         _printf_(4, 5);
 static int fail(char **ret_error, const Config *c, const config_setting_t *s, const char *fmt,
                 ...) {
         va_list ap;
-        _cleanup_free_ char *msg = NULL;
+        char *e;
 
         va_start(ap, fmt);
-        msg = g_strdup_vprintf(fmt, ap);
+        e = setting_verror(c->path, s, fmt, ap);
         va_end(ap);
-        if (ret_error)
-                *ret_error = g_strdup_printf("%s:%u: %s", setting_file(c, s),
-                                             s ? config_setting_source_line(s) : 0, msg);
-        return -EINVAL;
-}
-
-static const char *type_name(const config_setting_t *s) {
-        switch (config_setting_type(s)) {
-        case CONFIG_TYPE_GROUP:
-                return "a group { ... }";
-        case CONFIG_TYPE_INT:
-        case CONFIG_TYPE_INT64:
-                return "an integer";
-        case CONFIG_TYPE_FLOAT:
-                return "a float";
-        case CONFIG_TYPE_STRING:
-                return "a string";
-        case CONFIG_TYPE_BOOL:
-                return "a boolean";
-        case CONFIG_TYPE_ARRAY:
-                return "an array [ ... ]";
-        case CONFIG_TYPE_LIST:
-                return "a list ( ... )";
-        default:
-                return "a setting of unknown type";
-        }
+        return setting_fail(ret_error, e);
 }
 
 static int parse_uint_range(Config *c, config_setting_t *root, const char *key, unsigned lo,
                             unsigned hi, unsigned *value, char **ret_error) {
         config_setting_t *s = config_setting_get_member(root, key);
-        long long v;
 
         if (!s)
                 return 0;
-        if (config_setting_type(s) != CONFIG_TYPE_INT &&
-            config_setting_type(s) != CONFIG_TYPE_INT64)
-                return fail(ret_error, c, s, "'%s' must be an integer, not %s", key, type_name(s));
-        v = config_setting_get_int64(s);
-        if (v < lo || v > hi)
-                return fail(ret_error, c, s, "'%s' = %lld is out of range (%u..%u)", key, v, lo,
-                            hi);
-        *value = (unsigned) v;
-        return 0;
+        return setting_get_uint(&(const SettingScope){ .file = c->path }, s, lo, hi, value,
+                                ret_error);
 }
 
 static int parse_routes(Config *c, config_setting_t *routes, char **ret_error) {
         if (config_setting_type(routes) != CONFIG_TYPE_GROUP)
                 return fail(ret_error, c, routes, "'routes' must be a group { ... }, not %s",
-                            type_name(routes));
+                            setting_type_name(routes));
 
         for (int i = 0; i < config_setting_length(routes); i++) {
                 config_setting_t *r = config_setting_get_elem(routes, (unsigned) i);
@@ -110,7 +73,7 @@ static int parse_routes(Config *c, config_setting_t *routes, char **ret_error) {
                     config_setting_type(r) != CONFIG_TYPE_LIST)
                         return fail(ret_error, c, r,
                                     "route '%s' must be a list of policy names [ \"...\" ], not %s",
-                                    mname, type_name(r));
+                                    mname, setting_type_name(r));
                 for (int j = 0; j < config_setting_length(r); j++) {
                         config_setting_t *e = config_setting_get_elem(r, (unsigned) j);
                         const char *pname = config_setting_get_string(e);
@@ -118,7 +81,7 @@ static int parse_routes(Config *c, config_setting_t *routes, char **ret_error) {
                         if (!pname)
                                 return fail(ret_error, c, e,
                                             "route '%s': policy names are strings, not %s", mname,
-                                            type_name(e));
+                                            setting_type_name(e));
                         if (!policy_lookup(pname)) {
                                 _cleanup_free_ char *known =
                                         g_strjoinv(", ", (char **) policy_names());
@@ -166,7 +129,7 @@ static int validate(Config *c, char **ret_error) {
                         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
                                 return fail(ret_error, c, e,
                                             "policy section '%s' must be a group { ... }, not %s",
-                                            name, type_name(e));
+                                            name, setting_type_name(e));
                         continue;
                 }
                 return fail(ret_error, c, e, "unknown key '%s'", name);
@@ -178,7 +141,7 @@ static int validate(Config *c, char **ret_error) {
                 const char *v = config_setting_get_string(s);
                 if (!v)
                         return fail(ret_error, c, s, "'capability' must be a string, not %s",
-                                    type_name(s));
+                                    setting_type_name(s));
                 c->capability = capability_from_string(v);
                 if (c->capability < 0)
                         return fail(ret_error, c, s,

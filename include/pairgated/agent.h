@@ -21,8 +21,9 @@ typedef struct AgentCallbacks {
         void (*released)(Agent *a, void *userdata); /* bluetoothd sent Release() */
 } AgentCallbacks;
 
-int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, DeviceCache *cache,
-              const AgentCallbacks *cb, void *userdata);
+/* bluez, owner and cache are borrowed and outlive a. */
+int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, BluezOwner *owner,
+              DeviceCache *cache, const AgentCallbacks *cb, void *userdata);
 /* Answers every pending call (Canceled) and removes the object. */
 Agent *agent_free(Agent *a);
 /* The config and policies new requests use (requests already pending keep theirs). */

@@ -9,14 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "button-config.h"
 #include "policy.h"
 
 extern const PolicyOps button_policy_ops;
-
-#define BUTTON_DEFAULT_LONG_PRESS_MS   2000U
-#define BUTTON_DEFAULT_DEBOUNCE_MS     20U
-#define BUTTON_DEFAULT_WINDOW_PAIRINGS 1U
-#define BUTTON_DEFAULT_ADAPTER         "/org/bluez/hci0"
 
 /* A raw edge, as if read from the input device at `usec` (CLOCK_MONOTONIC), debounced. */
 void button_policy_inject(Policy *p, bool pressed, uint64_t usec);

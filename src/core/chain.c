@@ -92,10 +92,6 @@ Policy *policy_set_get(PolicySet *s, const char *name) {
         return s ? g_hash_table_lookup(s->policies, name) : NULL;
 }
 
-bool agent_method_is_notification(AgentMethod m) {
-        return m == AGENT_METHOD_DISPLAY_PASSKEY || m == AGENT_METHOD_DISPLAY_PIN_CODE;
-}
-
 static void chain_run_free(ChainRun *run) {
         if (!run)
                 return;

@@ -8,7 +8,6 @@
 #include "bluez.h"
 #include "macro.h"
 
-#define BLUEZ_SERVICE           "org.bluez"
 #define AGENT_MANAGER_PATH      "/org/bluez"
 #define AGENT_MANAGER_INTERFACE "org.bluez.AgentManager1"
 #define RETRY_MIN_USEC          (1ULL * 1000000ULL)
@@ -23,9 +22,9 @@ struct Bluez {
         Capability capability;
         Capability registered_capability;
         BluezState state;
-        char *owner;
+        BluezOwner *owner; /* borrowed: the daemon's */
         uint64_t retry_usec;
-        sd_bus_slot *match_owner, *get_owner, *call;
+        sd_bus_slot *call;
         sd_event_source *retry;
         BluezCallbacks cb;
         void *userdata;
@@ -51,7 +50,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         Bluez *b = userdata;
 
         b->retry = sd_event_source_disable_unref(b->retry);
-        if (b->owner && b->state == BLUEZ_WAITING)
+        if (bluez_owner_get(b->owner) && b->state == BLUEZ_WAITING)
                 (void) start_registration(b);
         return 0;
 }
@@ -101,18 +100,19 @@ static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
         if (sd_bus_message_is_method_error(m, "org.bluez.Error.AlreadyExists")) {
                 /* This connection already has an agent (with a capability we no longer know for
                  * sure): drop it and register afresh. */
-                (void) sd_bus_call_method_async(b->bus, NULL, b->owner, AGENT_MANAGER_PATH,
-                                                AGENT_MANAGER_INTERFACE, "UnregisterAgent", NULL,
-                                                NULL, "o", b->agent_path);
+                (void) sd_bus_call_method_async(b->bus, NULL, bluez_owner_get(b->owner),
+                                                AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE,
+                                                "UnregisterAgent", NULL, NULL, "o", b->agent_path);
                 return start_registration(b);
         }
         if (sd_bus_message_is_method_error(m, NULL)) {
                 registration_failed(b, "RegisterAgent", sd_bus_message_get_error(m));
                 return 0;
         }
-        r = sd_bus_call_method_async(b->bus, &b->call, b->owner, AGENT_MANAGER_PATH,
-                                     AGENT_MANAGER_INTERFACE, "RequestDefaultAgent",
-                                     on_default_reply, b, "o", b->agent_path);
+        r = sd_bus_call_method_async(b->bus, &b->call, bluez_owner_get(b->owner),
+                                     AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE,
+                                     "RequestDefaultAgent", on_default_reply, b, "o",
+                                     b->agent_path);
         if (r < 0) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST("org.pairgate.Error", "cannot send");
                 registration_failed(b, "RequestDefaultAgent", &e);
@@ -128,9 +128,10 @@ static int start_registration(Bluez *b) {
         set_state(b, BLUEZ_REGISTERING, NULL);
         b->registered_capability = b->capability;
         /* To the unique name: a reply can only come from the bluetoothd we are talking to. */
-        r = sd_bus_call_method_async(b->bus, &b->call, b->owner, AGENT_MANAGER_PATH,
-                                     AGENT_MANAGER_INTERFACE, "RegisterAgent", on_register_reply, b,
-                                     "os", b->agent_path, capability_to_string(b->capability));
+        r = sd_bus_call_method_async(b->bus, &b->call, bluez_owner_get(b->owner),
+                                     AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE, "RegisterAgent",
+                                     on_register_reply, b, "os", b->agent_path,
+                                     capability_to_string(b->capability));
         if (r < 0) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST("org.pairgate.Error", "cannot send");
                 registration_failed(b, "RegisterAgent", &e);
@@ -138,54 +139,23 @@ static int start_registration(Bluez *b) {
         return r;
 }
 
-static void owner_changed(Bluez *b, const char *new_owner) {
-        if (streq_ptr(b->owner, new_owner && *new_owner ? new_owner : NULL))
-                return;
+void bluez_owner_changed(Bluez *b) {
         b->call = sd_bus_slot_unref(b->call);
         b->retry = sd_event_source_disable_unref(b->retry);
-        g_free(b->owner);
-        b->owner = new_owner && *new_owner ? g_strdup(new_owner) : NULL;
         b->retry_usec = RETRY_MIN_USEC;
-        if (b->cb.owner_changed)
-                b->cb.owner_changed(b, b->owner, b->userdata);
-        if (b->owner)
+        if (bluez_owner_get(b->owner))
                 (void) start_registration(b);
         else
                 set_state(b, BLUEZ_ABSENT, "org.bluez has no owner");
 }
 
-static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Bluez *b = userdata;
-        const char *name, *old, *new;
-
-        if (sd_bus_message_read(m, "sss", &name, &old, &new) < 0 || !streq(name, BLUEZ_SERVICE))
-                return 0;
-        /* A GetNameOwner still in flight is now stale. */
-        b->get_owner = sd_bus_slot_unref(b->get_owner);
-        owner_changed(b, new);
-        return 0;
-}
-
-static int on_get_owner(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        Bluez *b = userdata;
-        const char *owner = NULL;
-
-        b->get_owner = sd_bus_slot_unref(b->get_owner);
-        if (!sd_bus_message_is_method_error(m, NULL))
-                (void) sd_bus_message_read(m, "s", &owner);
-        if (owner)
-                owner_changed(b, owner);
-        else
-                log_info("Waiting for org.bluez (bluetoothd) to appear on the bus");
-        return 0;
-}
-
-int bluez_new(Bluez **ret, sd_bus *bus, sd_event *event, const char *agent_path, Capability cap,
-              const BluezCallbacks *cb, void *userdata) {
+int bluez_new(Bluez **ret, sd_bus *bus, sd_event *event, BluezOwner *owner, const char *agent_path,
+              Capability cap, const BluezCallbacks *cb, void *userdata) {
         Bluez *b = g_new0(Bluez, 1);
 
         b->bus = sd_bus_ref(bus);
         b->event = sd_event_ref(event);
+        b->owner = owner;
         b->agent_path = g_strdup(agent_path);
         b->capability = cap;
         b->state = BLUEZ_ABSENT;
@@ -197,38 +167,17 @@ int bluez_new(Bluez **ret, sd_bus *bus, sd_event *event, const char *agent_path,
         return 0;
 }
 
-int bluez_start(Bluez *b) {
-        int r;
-
-        r = sd_bus_match_signal_async(b->bus, &b->match_owner, "org.freedesktop.DBus",
-                                      "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                      "NameOwnerChanged", on_name_owner_changed, NULL, b);
-        if (r < 0)
-                return r;
-        /* Sent after the AddMatch: an owner change in between is seen as a signal. */
-        return sd_bus_call_method_async(b->bus, &b->get_owner, "org.freedesktop.DBus",
-                                        "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                        "GetNameOwner", on_get_owner, b, "s", BLUEZ_SERVICE);
-}
-
 Bluez *bluez_free(Bluez *b) {
         if (!b)
                 return NULL;
-        sd_bus_slot_unref(b->match_owner);
-        sd_bus_slot_unref(b->get_owner);
         sd_bus_slot_unref(b->call);
         sd_event_source_disable_unref(b->retry);
         sd_event_source_disable_unref(b->unregister_timeout);
         sd_bus_unref(b->bus);
         sd_event_unref(b->event);
         g_free(b->agent_path);
-        g_free(b->owner);
         g_free(b);
         return NULL;
-}
-
-const char *bluez_owner(const Bluez *b) {
-        return b->owner;
 }
 
 BluezState bluez_state(const Bluez *b) {
@@ -241,7 +190,8 @@ Capability bluez_capability(const Bluez *b) {
 
 int bluez_set_capability(Bluez *b, Capability cap) {
         b->capability = cap;
-        if (!b->owner || (b->state == BLUEZ_REGISTERED && b->registered_capability == cap))
+        if (!bluez_owner_get(b->owner) ||
+            (b->state == BLUEZ_REGISTERED && b->registered_capability == cap))
                 return 0;
         if (b->state == BLUEZ_REGISTERING)
                 return 0; /* on_default_reply re-checks */
@@ -249,16 +199,16 @@ int bluez_set_capability(Bluez *b, Capability cap) {
                 /* The capability is fixed at registration: unregister and register again. Calls
                  * on one connection are delivered in order, so bluetoothd sees both in turn. */
                 log_info("Capability changed to %s: registering again", capability_to_string(cap));
-                (void) sd_bus_call_method_async(b->bus, NULL, b->owner, AGENT_MANAGER_PATH,
-                                                AGENT_MANAGER_INTERFACE, "UnregisterAgent", NULL,
-                                                NULL, "o", b->agent_path);
+                (void) sd_bus_call_method_async(b->bus, NULL, bluez_owner_get(b->owner),
+                                                AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE,
+                                                "UnregisterAgent", NULL, NULL, "o", b->agent_path);
         }
         return start_registration(b);
 }
 
 void bluez_released(Bluez *b) {
         b->call = sd_bus_slot_unref(b->call);
-        if (b->owner)
+        if (bluez_owner_get(b->owner))
                 schedule_retry(b, RELEASE_RETRY_USEC, "released by bluetoothd");
 }
 
@@ -294,12 +244,13 @@ int bluez_unregister(Bluez *b, void (*done)(void *userdata), void *userdata) {
 
         b->retry = sd_event_source_disable_unref(b->retry);
         b->call = sd_bus_slot_unref(b->call);
-        if (!b->owner || (b->state != BLUEZ_REGISTERED && b->state != BLUEZ_REGISTERING))
+        if (!bluez_owner_get(b->owner) ||
+            (b->state != BLUEZ_REGISTERED && b->state != BLUEZ_REGISTERING))
                 return 0;
         b->unregister_done = done;
         b->unregister_userdata = userdata;
-        r = sd_bus_call_method_async(b->bus, &b->call, b->owner, AGENT_MANAGER_PATH,
-                                     AGENT_MANAGER_INTERFACE, "UnregisterAgent",
+        r = sd_bus_call_method_async(b->bus, &b->call, bluez_owner_get(b->owner),
+                                     AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE, "UnregisterAgent",
                                      on_unregister_reply, b, "o", b->agent_path);
         if (r < 0)
                 return r;
