@@ -9,7 +9,8 @@
  * PairableTimeout = duration (so BlueZ and the kernel end it even without us), Pairable and
  * Discoverable. Closing (after the duration, after `pairings` devices went from unpaired to
  * Paired, on request, or when the loop exits) makes the adapter non-discoverable and puts the
- * three values back. A refusal of an opening Set closes the window at once. Opened and closed
+ * three values back (or, with hold_closed, Pairable = false: see below). A refusal of an opening
+ * Set closes the window at once. Opened and closed
  * (and why) are audited as policy events of `policy` with PAIRGATE_WINDOW=opened|closed.
  * Calls go to the current owner of org.bluez. */
 
@@ -25,22 +26,40 @@ typedef struct PairingWindowConfig {
         unsigned duration_sec; /* > 0 */
         unsigned pairings;     /* closes after this many new pairings (>= 1) */
         const char *policy;    /* names the audit records: "button", "window" (copied) */
+        /* While closed, keep the adapter non-pairable and non-discoverable: at creation, at
+         * every close, and whenever pairing_window_sync() is called (after each registration as
+         * default agent, which makes bluetoothd turn bondable on when AlwaysPairable=false). */
+        bool hold_closed;
 } PairingWindowConfig;
 
 typedef struct PairingWindow PairingWindow;
 /* The window opened or closed. */
 typedef void (*pairing_window_changed_t)(PairingWindow *w, bool open, void *userdata);
+typedef struct PairingWindowListener PairingWindowListener;
 
-/* bus, owner and devices may be NULL (unit tests): nothing is sent, no pairing is counted. */
+/* bus, owner and devices may be NULL (unit tests): nothing is sent, no pairing is counted.
+ * Changes nothing on the adapter until opened or synced. */
 int pairing_window_new(PairingWindow **ret, sd_event *event, sd_bus *bus, BluezOwner *owner,
-                       DeviceCache *devices, const PairingWindowConfig *c,
-                       pairing_window_changed_t changed, void *userdata);
+                       DeviceCache *devices, const PairingWindowConfig *c);
+/* Listeners are called in the order added, after every open and close. */
+PairingWindowListener *pairing_window_add_listener(PairingWindow *w, pairing_window_changed_t cb,
+                                                   void *userdata);
+void pairing_window_remove_listener(PairingWindow *w, PairingWindowListener *l);
+/* New settings (a reload): duration and pairings apply from the next opening; a new adapter
+ * closes an open window first. */
+void pairing_window_reconfigure(PairingWindow *w, const PairingWindowConfig *c);
+/* Put the adapter in the state the window says (bluetoothd came back, or we registered again):
+ * open: discoverable and pairable for the time left; closed with hold_closed: not pairable. */
+void pairing_window_sync(PairingWindow *w);
 /* Closes an open window (why is audited) without waiting for BlueZ's replies, and frees. */
 PairingWindow *pairing_window_free(PairingWindow *w, const char *why);
 
-void pairing_window_open(PairingWindow *w, const char *why);
+/* Opens for duration_sec (0: the configured duration). */
+void pairing_window_open(PairingWindow *w, unsigned duration_sec, const char *why);
 void pairing_window_close(PairingWindow *w, const char *why);
 bool pairing_window_is_open(const PairingWindow *w);
+/* Seconds left while open, else 0. */
+unsigned pairing_window_remaining(const PairingWindow *w);
 const char *pairing_window_adapter(const PairingWindow *w);
 /* A request about device_path arrived while it was (not) paired: a later Paired counts as a new
  * pairing. */

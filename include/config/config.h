@@ -12,12 +12,16 @@
 #define CONFIG_DEFAULT_PATH                PAIRGATE_SYSCONFDIR "/pairgate/pairgate.conf"
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC 25
 #define CONFIG_DEFAULT_MAX_PENDING         8
+/* bluetoothd 5.66 gives up on an agent call after 60 s (src/agent.c REQUEST_TIMEOUT) and then
+ * sends no Cancel for RequestPasskey/RequestPinCode: pairgated must answer before that. */
+#define CONFIG_MAX_REQUEST_TIMEOUT_SEC 59
 
 typedef struct Config {
         char *path; /* file it was read from, or a label for strings */
         Capability capability;
-        unsigned request_timeout_sec;     /* 1..600 */
+        unsigned request_timeout_sec;     /* 1..CONFIG_MAX_REQUEST_TIMEOUT_SEC */
         unsigned max_pending;             /* 1..64 */
+        bool trust_on_approve;            /* default true: see trust.h */
         char **routes[_AGENT_METHOD_MAX]; /* NULL: no route; else NULL-terminated (maybe empty) */
         config_t cfg;                     /* the parsed tree: policy sections are read from it */
 } Config;

@@ -29,6 +29,8 @@ typedef enum AuditEvent {
         AUDIT_STOPPING,
         AUDIT_POLICY_EVENT,   /* a policy's own event (pairing window opened/closed, TTS failure) */
         AUDIT_CONFIG_WARNING, /* the configured capability/routes cannot serve some pairings */
+        AUDIT_TRUSTED,        /* a pairing pairgate approved completed: Device1.Trusted set */
+        AUDIT_UNTRUSTED,      /* a device pairgate trusted lost its pairing: Trusted cleared */
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 
@@ -49,6 +51,8 @@ typedef enum AuditEvent {
 #define PAIRGATE_MESSAGE_STOPPING          "f115eadf7ba9498d973ee44c59532307"
 #define PAIRGATE_MESSAGE_POLICY_EVENT      "a48d100802da4da082b0620c30b756e9"
 #define PAIRGATE_MESSAGE_CONFIG_WARNING    "69e6508fadcd47c990a715f23d0adf89"
+#define PAIRGATE_MESSAGE_TRUSTED           "125eddcf56194fd889594c0fb88cd615"
+#define PAIRGATE_MESSAGE_UNTRUSTED         "951b2f4e012f4275bbdb90c715ab63e4"
 
 /* Bound applied to device names (bytes of the raw name, before escaping). BlueZ names are at most
  * 248 bytes; we keep 64, which is enough to recognise a device and too short to flood a log. */

@@ -32,6 +32,7 @@ typedef struct ChainOutcome {
         bool has_passkey;
         uint32_t passkey;
         char pin[17];
+        bool presented; /* a policy of the route presented the code (speech spoke it) */
 } ChainOutcome;
 
 typedef struct ChainRun ChainRun;

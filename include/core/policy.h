@@ -25,6 +25,7 @@ typedef struct PolicyResult {
         uint32_t passkey;
         char pin[17];       /* RequestPinCode: the PIN to return (1..16 chars), never logged */
         const char *reason; /* static or owned by the policy until the next call on it */
+        bool presented;     /* a presenter showed or spoke the code (with VERDICT_PASS) */
 } PolicyResult;
 
 /* What a policy is asked about. All strings borrowed for the duration of the request. */
@@ -56,12 +57,14 @@ typedef void (*policy_done_t)(const PolicyResult *res, void *userdata);
  * policy can write audit records of its own. */
 typedef struct DeviceCache DeviceCache;
 typedef struct BluezOwner BluezOwner;
+typedef struct PairingWindow PairingWindow;
 
 typedef struct PolicyEnv {
         sd_event *event;         /* NULL when only validating (--check-config, config load) */
         sd_bus *bus;             /* may be NULL in unit tests */
         BluezOwner *bluez_owner; /* who bluetoothd is; may be NULL in tests */
         DeviceCache *devices;    /* device facts and change listeners; may be NULL in tests */
+        PairingWindow *window;   /* the daemon's pairing window (window = { ... }), or NULL */
         const char *config_path; /* for error messages when a setting has no source file */
 } PolicyEnv;
 
@@ -81,6 +84,9 @@ typedef struct PolicyOps {
                       PolicyResult *ret, PolicyCall **ret_call);
         /* Idempotent; done() never fires after it. Frees the call. */
         void (*cancel)(PolicyCall *call);
+        /* Whether the policy can ever approve m with the given section (for --explain's warnings
+         * about routes nobody can decide). NULL: never. */
+        bool (*can_allow)(const config_setting_t *section, AgentMethod m);
         /* Optional: the request the policy saw has ended (decided by anyone, canceled, timed out):
          * presenters stop speaking, etc. */
         void (*request_ended)(Policy *p, uint64_t request_id);

@@ -60,3 +60,10 @@ void request_cancel(Request *r, const char *reason);
 Request *request_free(Request *r);
 
 uint64_t request_id(const Request *r);
+const PairingQuery *request_query(const Request *r);
+/* How it ended (valid from the finished() callback on). */
+RequestResult request_result(const Request *r);
+/* A policy of its route presented the code (a notification that was spoken, say). */
+bool request_presented(const Request *r);
+/* The policy that decided it, or NULL. */
+const char *request_policy(const Request *r);

@@ -17,8 +17,12 @@
 
 typedef struct Agent Agent;
 
+typedef struct Request Request;
+
 typedef struct AgentCallbacks {
         void (*released)(Agent *a, void *userdata); /* bluetoothd sent Release() */
+        /* A request was answered and audited (its outcome: request_result() etc.). */
+        void (*request_finished)(Agent *a, const Request *r, void *userdata);
 } AgentCallbacks;
 
 /* bluez, owner and cache are borrowed and outlive a. */

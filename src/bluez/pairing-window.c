@@ -26,9 +26,17 @@ typedef struct BusCall {
         char what[32];
 } BusCall;
 
+struct PairingWindowListener {
+        pairing_window_changed_t cb;
+        void *userdata;
+};
+
 struct PairingWindow {
         char *adapter, *policy;
         unsigned duration_sec, max_pairings;
+        unsigned open_sec;   /* the current opening's duration */
+        uint64_t until_usec; /* CLOCK_MONOTONIC end of the current opening */
+        bool hold_closed;
         sd_event *event;
         sd_bus *bus;
         BluezOwner *owner;
@@ -42,10 +50,10 @@ struct PairingWindow {
         unsigned generation;
         unsigned pairings;
         bool open;
-        bool touched;  /* the opening Sets were sent: closing must undo them */
-        bool detached; /* going away: replies are not read any more */
-        pairing_window_changed_t changed;
-        void *userdata;
+        bool touched;     /* the opening Sets were sent: closing must undo them */
+        bool detached;    /* going away: replies are not read any more */
+        bool reading;     /* the GetAll of the current opening is in flight */
+        GList *listeners; /* PairingWindowListener* */
 };
 
 static void audit_window(const PairingWindow *w, const char *value, const char *message,
@@ -62,8 +70,14 @@ static void audit_window(const PairingWindow *w, const char *value, const char *
 }
 
 static void notify(PairingWindow *w) {
-        if (w->changed)
-                w->changed(w, w->open, w->userdata);
+        /* A copy: a listener may remove itself. */
+        g_autoptr(GList) copy = g_list_copy(w->listeners);
+
+        for (GList *l = copy; l; l = l->next)
+                if (g_list_find(w->listeners, l->data)) {
+                        PairingWindowListener *x = l->data;
+                        x->cb(w, w->open, x->userdata);
+                }
 }
 
 /* ---- adapter properties ------------------------------------------------------------------- */
@@ -137,24 +151,42 @@ static void adapter_set(PairingWindow *w, const char *prop, char type, uint32_t 
 }
 
 static void adapter_open(PairingWindow *w) {
+        unsigned left = MAX(pairing_window_remaining(w), 1U);
+
         /* Timeouts first: they apply when the switch turns on. */
-        adapter_set(w, "DiscoverableTimeout", 'u', w->duration_sec, true);
-        adapter_set(w, "PairableTimeout", 'u', w->duration_sec, true);
+        adapter_set(w, "DiscoverableTimeout", 'u', left, true);
+        adapter_set(w, "PairableTimeout", 'u', left, true);
         adapter_set(w, "Pairable", 'b', true, true);
         adapter_set(w, "Discoverable", 'b', true, true);
         w->touched = true;
 }
 
-static void adapter_restore(PairingWindow *w) {
-        if (!w->touched || !w->bus)
+/* Closed and held closed: strangers are refused by the kernel before anyone is asked. */
+static void adapter_hold_closed(PairingWindow *w) {
+        if (!w->bus)
                 return;
+        adapter_set(w, "Discoverable", 'b', false, false);
+        adapter_set(w, "Pairable", 'b', false, false);
+}
+
+static void adapter_restore(PairingWindow *w) {
+        if (!w->bus)
+                return;
+        if (!w->touched) {
+                if (w->hold_closed) /* closed before the opening Sets went out */
+                        adapter_hold_closed(w);
+                return;
+        }
         w->touched = false;
         adapter_set(w, "Discoverable", 'b', false, false);
-        if (!w->snapshot.valid)
+        if (!w->snapshot.valid) {
+                if (w->hold_closed)
+                        adapter_set(w, "Pairable", 'b', false, false);
                 return;
+        }
         /* PairableTimeout first: setting it stops BlueZ's running pairable timer. */
         adapter_set(w, "PairableTimeout", 'u', w->snapshot.pairable_timeout, false);
-        adapter_set(w, "Pairable", 'b', w->snapshot.pairable, false);
+        adapter_set(w, "Pairable", 'b', w->hold_closed ? false : w->snapshot.pairable, false);
         adapter_set(w, "DiscoverableTimeout", 'u', w->snapshot.discoverable_timeout, false);
 }
 
@@ -204,6 +236,7 @@ static int on_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         bus_call_free(c);
         if (!current) /* closed before BlueZ answered: nothing was changed */
                 return 0;
+        w->reading = false;
         w->snapshot = (AdapterSnapshot){ 0 };
         if (e)
                 log_warning("%s: cannot read %s's properties (%s): they will not be restored "
@@ -230,25 +263,62 @@ void pairing_window_close(PairingWindow *w, const char *why) {
                               w->pairings, w->pairings == 1 ? "" : "s");
         audit_window(w, "closed", msg, why);
         adapter_restore(w);
+        w->snapshot = (AdapterSnapshot){ 0 };
+        w->reading = false;
         notify(w);
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         PairingWindow *w = userdata;
-        _cleanup_free_ char *why = g_strdup_printf("%u s elapsed", w->duration_sec);
+        _cleanup_free_ char *why = g_strdup_printf("%u s elapsed", w->open_sec);
 
         pairing_window_close(w, why);
         return 0;
 }
 
-void pairing_window_open(PairingWindow *w, const char *why) {
-        _cleanup_free_ char *msg = NULL;
-        uint64_t usec = (uint64_t) w->duration_sec * 1000000ULL;
+/* Snapshot what we are about to change, then change it. */
+static void adapter_snapshot_and_open(PairingWindow *w) {
         BusCall *c;
+        int r;
+
+        if (!w->bus) {
+                log_warning("%s: no bus: the adapter is not made discoverable", w->policy);
+                return;
+        }
+        if (!destination(w)) {
+                log_warning("%s: bluetoothd is not on the bus: %s is not made discoverable yet",
+                            w->policy, w->adapter);
+                return;
+        }
+        c = g_new0(BusCall, 1);
+        c->w = w;
+        c->generation = w->generation;
+        w->reading = true;
+        snprintf(c->what, sizeof c->what, "GetAll");
+        r = sd_bus_call_method_async(w->bus, &c->slot, destination(w), w->adapter,
+                                     "org.freedesktop.DBus.Properties", "GetAll", on_snapshot, c,
+                                     "s", ADAPTER_INTERFACE);
+        if (r < 0) {
+                g_free(c);
+                w->reading = false;
+                log_warning("%s: cannot read %s's properties: %s", w->policy, w->adapter,
+                            g_strerror(-r));
+                w->snapshot = (AdapterSnapshot){ 0 };
+                adapter_open(w);
+                return;
+        }
+        w->bus_calls = g_list_prepend(w->bus_calls, c);
+}
+
+void pairing_window_open(PairingWindow *w, unsigned duration_sec, const char *why) {
+        _cleanup_free_ char *msg = NULL;
+        uint64_t usec;
         int r;
 
         if (!w || w->open)
                 return;
+        w->open_sec = duration_sec ? duration_sec : w->duration_sec;
+        usec = (uint64_t) w->open_sec * 1000000ULL;
         if (!w->timer)
                 r = sd_event_add_time_relative(w->event, &w->timer, CLOCK_MONOTONIC, usec, 0,
                                                on_timer, w);
@@ -265,37 +335,68 @@ void pairing_window_open(PairingWindow *w, const char *why) {
         w->open = true;
         w->generation++;
         w->pairings = 0;
+        (void) sd_event_now(w->event, CLOCK_MONOTONIC, &w->until_usec);
+        w->until_usec += usec;
         msg = g_strdup_printf("Pairing window on %s opened for %u s (until %u pairing%s)",
-                              w->adapter, w->duration_sec, w->max_pairings,
+                              w->adapter, w->open_sec, w->max_pairings,
                               w->max_pairings == 1 ? "" : "s");
         audit_window(w, "opened", msg, why);
         notify(w);
-        if (!w->bus) {
-                log_warning("%s: no bus: the adapter is not made discoverable", w->policy);
+        adapter_snapshot_and_open(w);
+}
+
+unsigned pairing_window_remaining(const PairingWindow *w) {
+        uint64_t now = 0;
+
+        if (!w || !w->open)
+                return 0;
+        (void) sd_event_now(w->event, CLOCK_MONOTONIC, &now);
+        return now >= w->until_usec ? 0 : (unsigned) ((w->until_usec - now + 999999) / 1000000);
+}
+
+void pairing_window_sync(PairingWindow *w) {
+        if (!w || w->detached)
                 return;
+        if (w->open) {
+                /* Registered (again): bluetoothd may have restarted or changed bondable. Keep
+                 * the values read before the window opened; read them only if we have none. */
+                if (w->snapshot.valid)
+                        adapter_open(w);
+                else if (!w->reading)
+                        adapter_snapshot_and_open(w);
+        } else if (w->hold_closed)
+                adapter_hold_closed(w);
+}
+
+void pairing_window_reconfigure(PairingWindow *w, const PairingWindowConfig *c) {
+        if (!streq(w->adapter, c->adapter)) {
+                pairing_window_close(w, "configuration reloaded: another adapter");
+                g_free(w->adapter);
+                w->adapter = g_strdup(c->adapter);
         }
-        if (!destination(w)) {
-                log_warning("%s: bluetoothd is not on the bus: %s is not made discoverable",
-                            w->policy, w->adapter);
+        w->duration_sec = c->duration_sec;
+        w->max_pairings = c->pairings;
+        if (w->hold_closed != c->hold_closed) {
+                w->hold_closed = c->hold_closed;
+                pairing_window_sync(w);
+        }
+}
+
+PairingWindowListener *pairing_window_add_listener(PairingWindow *w, pairing_window_changed_t cb,
+                                                   void *userdata) {
+        PairingWindowListener *l = g_new0(PairingWindowListener, 1);
+
+        l->cb = cb;
+        l->userdata = userdata;
+        w->listeners = g_list_append(w->listeners, l);
+        return l;
+}
+
+void pairing_window_remove_listener(PairingWindow *w, PairingWindowListener *l) {
+        if (!w || !l)
                 return;
-        }
-        /* Read what we are about to change, then change it. */
-        c = g_new0(BusCall, 1);
-        c->w = w;
-        c->generation = w->generation;
-        snprintf(c->what, sizeof c->what, "GetAll");
-        r = sd_bus_call_method_async(w->bus, &c->slot, destination(w), w->adapter,
-                                     "org.freedesktop.DBus.Properties", "GetAll", on_snapshot, c,
-                                     "s", ADAPTER_INTERFACE);
-        if (r < 0) {
-                g_free(c);
-                log_warning("%s: cannot read %s's properties: %s", w->policy, w->adapter,
-                            g_strerror(-r));
-                w->snapshot = (AdapterSnapshot){ 0 };
-                adapter_open(w);
-                return;
-        }
-        w->bus_calls = g_list_prepend(w->bus_calls, c);
+        w->listeners = g_list_remove(w->listeners, l);
+        g_free(l);
 }
 
 bool pairing_window_is_open(const PairingWindow *w) {
@@ -349,8 +450,7 @@ static int on_exit_loop(sd_event_source *s, void *userdata) {
 }
 
 int pairing_window_new(PairingWindow **ret, sd_event *event, sd_bus *bus, BluezOwner *owner,
-                       DeviceCache *devices, const PairingWindowConfig *c,
-                       pairing_window_changed_t changed, void *userdata) {
+                       DeviceCache *devices, const PairingWindowConfig *c) {
         PairingWindow *w = g_new0(PairingWindow, 1);
         int r;
 
@@ -358,12 +458,11 @@ int pairing_window_new(PairingWindow **ret, sd_event *event, sd_bus *bus, BluezO
         w->policy = g_strdup(c->policy);
         w->duration_sec = c->duration_sec;
         w->max_pairings = c->pairings;
+        w->hold_closed = c->hold_closed;
         w->event = sd_event_ref(event);
         w->bus = bus ? sd_bus_ref(bus) : NULL;
         w->owner = owner;
         w->devices = devices;
-        w->changed = changed;
-        w->userdata = userdata;
         w->unpaired = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         if (devices)
                 w->listener = device_cache_add_listener(devices, on_device_changed, w);
@@ -381,7 +480,7 @@ PairingWindow *pairing_window_free(PairingWindow *w, const char *why) {
                 return NULL;
         /* Closing here is fire-and-forget (untracked): nobody will read the replies. */
         w->detached = true;
-        w->changed = NULL;
+        g_list_free_full(g_steal_pointer(&w->listeners), g_free);
         pairing_window_close(w, why);
         if (w->listener)
                 device_cache_remove_listener(w->devices, w->listener);

@@ -11,7 +11,7 @@
 #include "settings.h"
 
 static const char *const top_level_keys[] = { "capability", "request_timeout", "max_pending",
-                                              "routes" };
+                                              "trust_on_approve", "routes" };
 
 Config *config_free(Config *c) {
         if (!c)
@@ -151,14 +151,23 @@ static int validate(Config *c, char **ret_error) {
         }
 
         c->request_timeout_sec = CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC;
-        r = parse_uint_range(c, root, "request_timeout", 1, 600, &c->request_timeout_sec,
-                             ret_error);
+        r = parse_uint_range(c, root, "request_timeout", 1, CONFIG_MAX_REQUEST_TIMEOUT_SEC,
+                             &c->request_timeout_sec, ret_error);
         if (r < 0)
                 return r;
         c->max_pending = CONFIG_DEFAULT_MAX_PENDING;
         r = parse_uint_range(c, root, "max_pending", 1, 64, &c->max_pending, ret_error);
         if (r < 0)
                 return r;
+
+        c->trust_on_approve = true;
+        s = config_setting_get_member(root, "trust_on_approve");
+        if (s) {
+                r = setting_get_bool(&(const SettingScope){ .file = c->path }, s,
+                                     &c->trust_on_approve, ret_error);
+                if (r < 0)
+                        return r;
+        }
 
         s = config_setting_get_member(root, "routes");
         if (s) {
@@ -241,7 +250,10 @@ const char *const *config_route(const Config *c, AgentMethod m) {
 }
 
 const config_setting_t *config_policy_section(const Config *c, const char *policy) {
-        return config_setting_get_member(config_root_setting(&c->cfg), policy);
+        const config_setting_t *root = config_root_setting(&c->cfg);
+
+        /* A Config built in code (tests) has no tree. */
+        return root ? config_setting_get_member(root, policy) : NULL;
 }
 
 bool config_route_uses(const Config *c, const char *policy) {

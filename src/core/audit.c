@@ -45,6 +45,8 @@ static const AuditEventInfo event_info[_AUDIT_EVENT_MAX] = {
         [AUDIT_POLICY_EVENT] = { "policy", PAIRGATE_MESSAGE_POLICY_EVENT, LOG_INFO, NULL },
         [AUDIT_CONFIG_WARNING] = { "config-warning", PAIRGATE_MESSAGE_CONFIG_WARNING, LOG_WARNING,
                                    NULL },
+        [AUDIT_TRUSTED] = { "trusted", PAIRGATE_MESSAGE_TRUSTED, LOG_INFO, NULL },
+        [AUDIT_UNTRUSTED] = { "untrusted", PAIRGATE_MESSAGE_UNTRUSTED, LOG_INFO, NULL },
 };
 
 static AuditBackend backend = AUDIT_BACKEND_AUTO;

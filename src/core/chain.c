@@ -23,6 +23,7 @@ struct ChainRun {
         bool deciding; /* inside a policy's decide() */
         bool early;    /* ... which called done() before returning: early_res holds its answer */
         PolicyResult early_res;
+        bool presented; /* a policy of the route presented the code so far */
         chain_done_t done;
         void *userdata;
 };
@@ -110,10 +111,11 @@ static void outcome_set(ChainOutcome *o, ChainResult result, const char *policy,
 }
 
 /* Turn a policy's answer into a final outcome, or return false to go on with the next policy. */
-static bool apply_result(const ChainRun *run, const char *policy, const PolicyResult *res,
+static bool apply_result(ChainRun *run, const char *policy, const PolicyResult *res,
                          ChainOutcome *o) {
         AgentMethod m = run->query->method;
 
+        run->presented = run->presented || res->presented;
         if (res->verdict == VERDICT_PASS)
                 return false;
         if (res->verdict == VERDICT_DENY) {
@@ -208,6 +210,7 @@ static void policy_done_cb(const PolicyResult *res, void *userdata) {
         run->call = NULL;
         if (!apply_result(run, run->route[run->next - 1], res, &o) && advance(run, &o) == 0)
                 return;
+        o.presented = run->presented;
         run->done(&o, run->userdata);
         explicit_bzero(&o, sizeof o); /* may hold a PIN */
         chain_run_free(run);
@@ -229,6 +232,7 @@ int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, cons
         run->done = done;
         run->userdata = userdata;
         if (advance(run, ret_outcome) > 0) {
+                ret_outcome->presented = run->presented;
                 chain_run_free(run);
                 return 1;
         }

@@ -24,6 +24,9 @@ struct Request {
         request_finished_t finished;
         void *userdata;
         bool done;
+        bool presented;       /* the route presented the code */
+        RequestResult result; /* once done */
+        char policy[32];      /* once done: the deciding policy, "" when none */
 };
 
 static AuditEvent event_for(RequestResult r) {
@@ -76,6 +79,8 @@ static void finish(Request *r, const RequestOutcome *o) {
         if (r->done)
                 return;
         r->done = true;
+        r->result = o->result;
+        g_strlcpy(r->policy, o->policy ? o->policy : "", sizeof r->policy);
         r->timer = sd_event_source_disable_unref(r->timer);
         if (r->run) {
                 chain_run_cancel(r->run);
@@ -93,6 +98,7 @@ static void finish(Request *r, const RequestOutcome *o) {
 }
 
 static void finish_chain(Request *r, const ChainOutcome *c) {
+        r->presented = c->presented;
         RequestOutcome o = {
                 .method = r->query.method,
                 .policy = c->policy[0] ? c->policy : NULL,
@@ -226,4 +232,20 @@ Request *request_free(Request *r) {
 
 uint64_t request_id(const Request *r) {
         return r->id;
+}
+
+const PairingQuery *request_query(const Request *r) {
+        return &r->query;
+}
+
+RequestResult request_result(const Request *r) {
+        return r->result;
+}
+
+bool request_presented(const Request *r) {
+        return r->presented;
+}
+
+const char *request_policy(const Request *r) {
+        return r->policy[0] ? r->policy : NULL;
 }

@@ -63,6 +63,8 @@ static void on_request_finished(Request *r, void *userdata) {
         Agent *a = userdata;
         uint64_t id = request_id(r);
 
+        if (a->cb.request_finished)
+                a->cb.request_finished(a, r, a->userdata);
         /* Removing frees it; it has already answered. */
         g_hash_table_remove(a->requests, &id);
 }

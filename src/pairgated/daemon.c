@@ -13,6 +13,11 @@
 #include "device-cache.h"
 #include "explain.h"
 #include "macro.h"
+#include "pairing-window.h"
+#include "request.h"
+#include "time-util.h"
+#include "trust.h"
+#include "window.h"
 
 struct Daemon {
         char *config_path;
@@ -24,6 +29,9 @@ struct Daemon {
         DeviceCache *cache;
         Bluez *bluez;
         Agent *agent;
+        Trust *trust;
+        PairingWindow *window; /* created with the first window = { ... } section, kept after */
+        bool window_enabled;   /* the current configuration has that section */
         bool stopping;
 };
 
@@ -84,6 +92,10 @@ static void on_state_changed(Bluez *b, BluezState old, const char *reason, void 
         Daemon *d = userdata;
         BluezState now = bluez_state(b);
 
+        if (now == BLUEZ_REGISTERED && d->window_enabled)
+                /* Becoming the default agent makes bluetoothd turn bondable on
+                 * (AlwaysPairable=false): put the adapter back where the window says. */
+                pairing_window_sync(d->window);
         if (now == BLUEZ_REGISTERED) {
                 AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_REGISTERED);
                 _cleanup_free_ char *msg = g_strdup_printf(
@@ -110,23 +122,81 @@ static void on_released(Agent *a, void *userdata) {
         bluez_released(d->bluez);
 }
 
+static void on_request_finished(Agent *a, const Request *r, void *userdata) {
+        Daemon *d = userdata;
+        const PairingQuery *q = request_query(r);
+
+        trust_note_request(d->trust, q->method, q->device, request_result(r) == REQUEST_ALLOW,
+                           request_presented(r), request_policy(r), request_id(r), now_usec());
+}
+
+/* The window the configuration c asks for, before it is committed: the existing one, or a new one
+ * (which changes nothing on the adapter until synced). *ret is NULL without a window section. */
+static int window_prepare(Daemon *d, const Config *c, const PolicyEnv *env, WindowSettings *ret,
+                          PairingWindow **ret_window, char **ret_error) {
+        const config_setting_t *section = config_policy_section(c, "window");
+        PairingWindowConfig wc;
+        int r;
+
+        *ret_window = NULL;
+        if (!section)
+                return 0;
+        r = window_settings_parse(ret, section, env, ret_error);
+        if (r < 0)
+                return r;
+        if (d->window) {
+                *ret_window = d->window;
+                return 0;
+        }
+        wc = window_settings_config(ret);
+        return pairing_window_new(ret_window, d->event, d->bus, d->owner, d->cache, &wc);
+}
+
+/* The configuration that asked for w (NULL: none) is now in effect. */
+static void window_commit(Daemon *d, PairingWindow *w, const WindowSettings *s) {
+        PairingWindowConfig wc;
+
+        if (!w) {
+                if (d->window_enabled)
+                        pairing_window_close(d->window, "configuration reloaded: no window");
+                d->window_enabled = false;
+                return;
+        }
+        wc = window_settings_config(s);
+        if (d->window)
+                pairing_window_reconfigure(d->window, &wc);
+        d->window = w;
+        d->window_enabled = true;
+        if (d->bluez && bluez_state(d->bluez) == BLUEZ_REGISTERED)
+                pairing_window_sync(d->window);
+}
+
 static void reload(Daemon *d) {
         _cleanup_free_ char *error = NULL;
         Config *c = NULL;
         PolicySet *ps = NULL;
-        const PolicyEnv env = { .event = d->event,
-                                .bus = d->bus,
-                                .bluez_owner = d->owner,
-                                .devices = d->cache,
-                                .config_path = d->config_path };
+        PairingWindow *w = NULL;
+        WindowSettings ws = { 0 };
+        PolicyEnv env = { .event = d->event,
+                          .bus = d->bus,
+                          .bluez_owner = d->owner,
+                          .devices = d->cache,
+                          .config_path = d->config_path };
         AuditRecord rec;
         int r;
 
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
         r = config_load_file(d->config_path, &c, &error);
         if (r >= 0)
+                r = window_prepare(d, c, &env, &ws, &w, &error);
+        if (r >= 0) {
+                env.window = w;
                 r = policy_set_new(&ps, c, &env, &error);
+        }
         if (r < 0) {
+                if (w != d->window)
+                        pairing_window_free(w, "configuration reload refused");
+                window_settings_clear(&ws);
                 rec = AUDIT_RECORD_INIT(AUDIT_RELOAD_REFUSED);
                 _cleanup_free_ char *msg = g_strdup_printf(
                         "Configuration reload refused, keeping the previous one: %s",
@@ -139,6 +209,9 @@ static void reload(Daemon *d) {
                 notify_status(d);
                 return;
         }
+        window_commit(d, w, &ws);
+        window_settings_clear(&ws);
+        trust_set_enabled(d->trust, c->trust_on_approve);
         agent_set_config(d->agent, c, ps);
         policy_set_unref(d->policies);
         d->policies = ps;
@@ -196,6 +269,8 @@ Daemon *daemon_free(Daemon *d) {
                 return NULL;
         agent_free(d->agent);          /* answers anything still held */
         policy_set_unref(d->policies); /* policies may listen to the device cache */
+        pairing_window_free(d->window, "pairgated is stopping");
+        trust_free(d->trust);
         bluez_free(d->bluez);
         device_cache_free(d->cache);
         bluez_owner_free(d->owner);
@@ -212,8 +287,11 @@ Daemon *daemon_free(Daemon *d) {
 
 static int setup(Daemon *d) {
         static const BluezCallbacks bluez_cb = { .state_changed = on_state_changed };
-        static const AgentCallbacks agent_cb = { .released = on_released };
+        static const AgentCallbacks agent_cb = { .released = on_released,
+                                                 .request_finished = on_request_finished };
         PolicyEnv env;
+        PairingWindow *w = NULL;
+        WindowSettings ws = { 0 };
         sigset_t mask;
         _cleanup_free_ char *error = NULL;
         int r;
@@ -255,14 +333,27 @@ static int setup(Daemon *d) {
         r = device_cache_new(&d->cache, d->bus, d->owner);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch BlueZ devices: %s", g_strerror(-r));
+        (void) trust_new(&d->trust, d->bus, d->owner, d->cache);
+        trust_set_enabled(d->trust, d->config->trust_on_approve);
         env = (PolicyEnv){ .event = d->event,
                            .bus = d->bus,
                            .bluez_owner = d->owner,
                            .devices = d->cache,
                            .config_path = d->config_path };
-        r = policy_set_new(&d->policies, d->config, &env, &error);
+        r = window_prepare(d, d->config, &env, &ws, &w, &error);
         if (r < 0)
                 return log_error_errno(r, "%s", error ? error : g_strerror(-r));
+        env.window = w;
+        r = policy_set_new(&d->policies, d->config, &env, &error);
+        if (r < 0) {
+                pairing_window_free(w, "pairgated could not start");
+                window_settings_clear(&ws);
+                return log_error_errno(r, "%s", error ? error : g_strerror(-r));
+        }
+        window_commit(d, w, &ws);
+        if (w && ws.at_start_sec > 0)
+                pairing_window_open(w, ws.at_start_sec, "window.at_start: pairgated started");
+        window_settings_clear(&ws);
         r = bluez_new(&d->bluez, d->bus, d->event, d->owner, AGENT_OBJECT_PATH,
                       d->config->capability, &bluez_cb, d);
         if (r < 0)

@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* allowlist: allows devices whose Address (not object path: LE private addresses change) is
- * listed; passes otherwise, so the next policy of the route, or the final rejection, decides. */
+ * listed; passes otherwise, so the next policy of the route, or the final rejection, decides.
+ *
+ * An address proves nothing (anyone can claim one), so a pairing request for a device that is
+ * already Paired is never approved by the allowlist alone: approving it would let whoever claims
+ * the owner's address replace the owner's keys with no number compared. It passes (a person
+ * must approve re-pairing) and says why in a record of its own, unless the section sets the
+ * scary-named unsafe_approve_repairing = true. */
 #include <errno.h>
 
 #include <glib.h>
 
+#include "audit.h"
 #include "bdaddr.h"
 #include "macro.h"
 #include "policy.h"
+#include "settings.h"
 
 typedef struct Allowlist {
         GHashTable *addresses; /* canonical "AA:BB:..." */
+        bool unsafe_approve_repairing;
 } Allowlist;
 
 static int allowlist_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
@@ -24,10 +33,17 @@ static int allowlist_init(Policy *p, const config_setting_t *section, const Poli
                 goto out;
         for (int i = 0; i < config_setting_length(section); i++) {
                 const config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
-                if (!streq(config_setting_name(e), "devices")) {
-                        *ret_error =
-                                policy_error(env, e, "allowlist: unknown key '%s' (known: devices)",
-                                             config_setting_name(e));
+                const SettingScope scope = { .file = env->config_path, .section = "allowlist" };
+
+                if (streq(config_setting_name(e), "unsafe_approve_repairing")) {
+                        if (setting_get_bool(&scope, e, &a->unsafe_approve_repairing, ret_error) <
+                            0)
+                                return -EINVAL;
+                } else if (!streq(config_setting_name(e), "devices")) {
+                        *ret_error = policy_error(env, e,
+                                                  "allowlist: unknown key '%s' (known: devices, "
+                                                  "unsafe_approve_repairing)",
+                                                  config_setting_name(e));
                         return -EINVAL;
                 }
         }
@@ -68,6 +84,30 @@ static void allowlist_done(Policy *p) {
                 g_hash_table_unref(a->addresses);
 }
 
+static bool is_pairing(AgentMethod m) {
+        return m == AGENT_METHOD_REQUEST_CONFIRMATION || m == AGENT_METHOD_REQUEST_AUTHORIZATION ||
+               m == AGENT_METHOD_REQUEST_PASSKEY || m == AGENT_METHOD_REQUEST_PIN_CODE;
+}
+
+static void audit_repairing(const PairingQuery *q, const char *reason) {
+        AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_POLICY_EVENT);
+        _cleanup_free_ char *msg =
+                g_strdup_printf("allowlist: %s is already paired: re-pairing it is not approved "
+                                "by address alone",
+                                q->address);
+
+        rec.policy = "allowlist";
+        rec.message = msg;
+        rec.reason = reason;
+        rec.request_id = q->request_id;
+        rec.method = agent_method_to_string(q->method);
+        rec.device = q->device;
+        rec.address = q->address;
+        rec.address_type = q->address_type;
+        rec.adapter = q->adapter;
+        audit_emit(&rec);
+}
+
 static int allowlist_decide(Policy *p, const PairingQuery *q, policy_done_t done, void *userdata,
                             PolicyResult *ret, PolicyCall **ret_call) {
         Allowlist *a = p->data;
@@ -83,13 +123,25 @@ static int allowlist_decide(Policy *p, const PairingQuery *q, policy_done_t done
                         ret->reason = "allowlisted, but the allowlist cannot supply a passkey/PIN";
                         return 1;
                 }
+                if (q->paired && is_pairing(q->method) && !a->unsafe_approve_repairing) {
+                        ret->reason = "allowlisted, but already paired: re-pairing needs a person "
+                                      "(an address alone could replace the owner's keys)";
+                        audit_repairing(q, ret->reason);
+                        return 1;
+                }
                 ret->verdict = VERDICT_ALLOW;
                 ret->reason = "address is allowlisted";
         }
         return 1;
 }
 
+static bool allowlist_can_allow(const config_setting_t *section, AgentMethod m) {
+        return m == AGENT_METHOD_REQUEST_CONFIRMATION || m == AGENT_METHOD_REQUEST_AUTHORIZATION ||
+               m == AGENT_METHOD_AUTHORIZE_SERVICE;
+}
+
 const PolicyOps allowlist_policy_ops = {
+        .can_allow = allowlist_can_allow,
         .name = "allowlist",
         .size = sizeof(Allowlist),
         .init = allowlist_init,

@@ -6,9 +6,11 @@
  *     from before never approves a later stranger); one press decides one request.
  *   - RequestPasskey / RequestPinCode: a button cannot supply a number: pass.
  *   - No press: the core's request_timeout ends the request (cancel() is called).
- *   - Pairing window (window = N s, see pairing-window.h): a short press while nothing is pending
- *     opens it; meanwhile requests routed to button are allowed without a press. A long press
- *     closes it early.
+ *   - Pairing window (see pairing-window.h): a short press while nothing is pending opens it, a
+ *     long press closes it early. The daemon's window (a window = { ... } section, used by the
+ *     "window" policy) gates strangers; each request still needs its press. The button's own
+ *     window (legacy key button.window = N s) also allows the requests routed to button without
+ *     a press while it is open.
  *   - LED: blinks while a request waits, on while a window is open, off otherwise.
  *
  * The parts live in their own modules: the section's keys in button-config.c, the waiting
@@ -44,7 +46,9 @@ typedef struct ButtonPolicy {
         ButtonInput *in;
         Led *led;
         WaitingQueue *waiting;
-        PairingWindow *window; /* the active instance's, when window > 0 */
+        PairingWindow *window; /* its own (legacy button.window > 0), the active instance's */
+        PairingWindow *shared; /* the daemon's (window = { ... }): a press opens it */
+        PairingWindowListener *shared_listener;
 
         uint64_t down_usec; /* the press in progress */
         sd_event_source *long_timer;
@@ -94,6 +98,7 @@ static void act(ButtonPolicy *b, bool long_press, uint64_t down_usec, uint64_t h
         PolicyCall *c = waiting_queue_oldest(b->waiting);
         unsigned n = waiting_queue_length(b->waiting);
         const char *kind = long_press ? "long press" : "short press";
+        PairingWindow *w;
 
         if (c) {
                 if (c->arrived_usec >= down_usec) {
@@ -119,17 +124,18 @@ static void act(ButtonPolicy *b, bool long_press, uint64_t down_usec, uint64_t h
                 waiting_queue_decide(c, long_press ? VERDICT_DENY : VERDICT_ALLOW);
                 return;
         }
-        if (!b->window) {
+        w = b->window ? b->window : b->shared;
+        if (!w) {
                 log_info("button: %s with nothing pending (no pairing window configured)", kind);
                 return;
         }
-        if (!pairing_window_is_open(b->window) && !long_press)
-                pairing_window_open(b->window, "short press with nothing pending");
-        else if (pairing_window_is_open(b->window) && long_press)
-                pairing_window_close(b->window, "closed early by a long press");
+        if (!pairing_window_is_open(w) && !long_press)
+                pairing_window_open(w, 0, "short press with nothing pending");
+        else if (pairing_window_is_open(w) && long_press)
+                pairing_window_close(w, "closed early by a long press");
         else
                 log_info("button: %s with nothing pending: the pairing window stays %s", kind,
-                         pairing_window_is_open(b->window) ? "open" : "closed");
+                         pairing_window_is_open(w) ? "open" : "closed");
 }
 
 static int on_long_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -216,6 +222,8 @@ static void on_input_state(ButtonInputState state, const char *detail, int error
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 static void release_hardware(ButtonPolicy *b) {
+        pairing_window_remove_listener(b->shared, b->shared_listener);
+        b->shared_listener = NULL;
         b->in = button_input_free(b->in);
         b->led = led_free(b->led);
         b->pressed = false;
@@ -251,9 +259,11 @@ static int on_takeover(sd_event_source *s, void *userdata) {
                         .pairings = b->config.window_pairings,
                         .policy = "button",
                 };
-                (void) pairing_window_new(&b->window, b->event, b->bus, b->owner, b->devices, &wc,
-                                          on_window_changed, b);
+                (void) pairing_window_new(&b->window, b->event, b->bus, b->owner, b->devices, &wc);
+                (void) pairing_window_add_listener(b->window, on_window_changed, b);
         }
+        if (b->shared)
+                b->shared_listener = pairing_window_add_listener(b->shared, on_window_changed, b);
         if (b->config.has_led) {
                 r = led_new(&b->led, b->event, &b->config.led);
                 if (r < 0)
@@ -285,6 +295,13 @@ static int button_init(Policy *p, const config_setting_t *section, const PolicyE
                                                  "section"));
         }
         r = button_config_parse(&b->config, section, env, ret_error);
+        if (r >= 0 && b->config.window_sec > 0 &&
+            config_setting_get_member(config_setting_parent(section), "window"))
+                r = setting_fail(ret_error,
+                                 policy_error(env, config_setting_get_member(section, "window"),
+                                              "button.window and a window = { ... } section both "
+                                              "define a pairing window: remove button.window "
+                                              "(a press opens the window section's window)"));
         if (r < 0) {
                 button_config_clear(&b->config); /* done() is not called after a failed init */
                 return r;
@@ -296,6 +313,7 @@ static int button_init(Policy *p, const config_setting_t *section, const PolicyE
         b->bus = env->bus ? sd_bus_ref(env->bus) : NULL;
         b->owner = env->bluez_owner;
         b->devices = env->devices;
+        b->shared = env->window;
         (void) waiting_queue_new(&b->waiting, b->event, update_led, b);
         r = sd_event_add_defer(b->event, &b->takeover, on_takeover, b);
         if (r < 0) {
@@ -358,6 +376,7 @@ static int button_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                 break;
         }
         pairing_window_saw_device(b->window, q->device, q->paired);
+        pairing_window_saw_device(b->shared, q->device, q->paired);
         if (pairing_window_is_open(b->window)) {
                 *ret = (PolicyResult){ .verdict = VERDICT_ALLOW, .reason = "pairing window open" };
                 return 1;
@@ -394,7 +413,13 @@ bool button_policy_input_is_open(Policy *p) {
         return button_input_is_open(((ButtonPolicy *) p->data)->in);
 }
 
+static bool button_can_allow(const config_setting_t *section, AgentMethod m) {
+        return m == AGENT_METHOD_REQUEST_CONFIRMATION || m == AGENT_METHOD_REQUEST_AUTHORIZATION ||
+               m == AGENT_METHOD_AUTHORIZE_SERVICE;
+}
+
 const PolicyOps button_policy_ops = {
+        .can_allow = button_can_allow,
         .name = "button",
         .needs_section = true,
         .size = sizeof(ButtonPolicy),

@@ -682,9 +682,11 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                         memcpy(ret->pin, pin, sizeof pin);
                         ret->reason = "speech: random PIN generated and spoken";
                 }
-        } else
+        } else {
                 ret->reason =
                         r < 0 ? "speech: the prompt could not be spoken" : "speech: prompt spoken";
+                ret->presented = r >= 0;
+        }
         explicit_bzero(pin, sizeof pin);
         return 1;
 }
@@ -700,7 +702,16 @@ static void speech_request_ended(Policy *p, uint64_t request_id) {
         }
 }
 
+/* Speech presents; it approves only RequestPinCode, with a PIN it generated and spoke. */
+static bool speech_can_allow(const config_setting_t *section, AgentMethod m) {
+        int on = 0;
+
+        return m == AGENT_METHOD_REQUEST_PIN_CODE && section &&
+               config_setting_lookup_bool(section, "generate_pin", &on) && on;
+}
+
 const PolicyOps speech_policy_ops = {
+        .can_allow = speech_can_allow,
         .name = "speech",
         .size = sizeof(SpeechPolicy),
         .init = speech_init,

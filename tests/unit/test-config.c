@@ -37,6 +37,7 @@ static void test_defaults(void) {
         g_assert_cmpint(c->capability, ==, CAPABILITY_DISPLAY_YES_NO);
         g_assert_cmpuint(c->request_timeout_sec, ==, 25);
         g_assert_cmpuint(c->max_pending, ==, 8);
+        g_assert_true(c->trust_on_approve);
         for (int m = 0; m < _AGENT_METHOD_MAX; m++)
                 g_assert_null(config_route(c, m));
         config_free(c);
@@ -96,6 +97,9 @@ static void test_errors(void) {
         load_fails("\nrequest_timeout = \"25\";\n", 2, "'request_timeout' must be an integer");
         load_fails("request_timeout = 0;\n", 1, "out of range");
         load_fails("request_timeout = 601;\n", 1, "out of range");
+        /* bluetoothd gives up on an agent call after 60 s: we must answer first. */
+        load_fails("request_timeout = 60;\n", 1, "'request_timeout' = 60 is out of range (1..59)");
+        load_fails("trust_on_approve = 1;\n", 1, "'trust_on_approve' must be true or false");
         load_fails("max_pending = 65;\n", 1, "out of range");
         load_fails("routes = [ \"allowlist\" ];\n", 1, "'routes' must be a group");
         load_fails("routes = {\n  RequestConfirmaton = [ \"allowlist\" ];\n};\n", 2,

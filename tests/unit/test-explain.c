@@ -39,6 +39,7 @@ static Config *test_config_init(Config *c, Capability cap) {
         c->capability = cap;
         c->request_timeout_sec = 25;
         c->max_pending = 8;
+        c->trust_on_approve = true; /* the default */
         set_route(c, AGENT_METHOD_REQUEST_CONFIRMATION, confirm);
         set_route(c, AGENT_METHOD_REQUEST_AUTHORIZATION, allow);
         set_route(c, AGENT_METHOD_REQUEST_PASSKEY, NULL);
@@ -756,6 +757,58 @@ static void test_warnings_timeout(void) {
         g_assert_nonnull(strstr(text, "request_timeout is 60 s"));
 }
 
+static char **warnings_of(const char *text) {
+        g_autofree char *error = NULL;
+        Config *c = NULL;
+        char **w;
+
+        if (config_load_string(text, "t.conf", &c, &error) < 0)
+                g_error("config: %s", error);
+        w = explain_warnings(c);
+        config_free(c);
+        return w;
+}
+
+/* A route whose policies can never approve is refused every time, although the table names them:
+ * say so. */
+static void test_warnings_undecidable_routes(void) {
+        g_auto(GStrv) speech_only =
+                warnings_of("routes = { RequestConfirmation = [ \"speech\" ]; };\nspeech = { };\n");
+        g_auto(GStrv) window_only = warnings_of(
+                "routes = { RequestAuthorization = [ \"window\" ]; };\nwindow = { };\n");
+        g_auto(GStrv) pin = warnings_of("routes = { RequestPinCode = [ \"speech\" ]; };\n"
+                                        "speech = { generate_pin = true; };\n");
+        g_auto(GStrv) pin_off = warnings_of("routes = { RequestPinCode = [ \"speech\" ]; };\n"
+                                            "speech = { };\n");
+        g_auto(GStrv) fine =
+                warnings_of("routes = { RequestConfirmation = [ \"allowlist\" ]; };\n");
+
+        g_assert_true(any_contains(speech_only, "RequestConfirmation is routed to [speech], but "
+                                                "no policy in it can approve"));
+        g_assert_true(any_contains(window_only, "RequestAuthorization is routed to [window], but "
+                                                "no policy in it can approve"));
+        g_assert_false(any_contains(pin, "no policy in it can approve"));
+        g_assert_true(any_contains(pin_off, "RequestPinCode is routed to [speech], but no policy"));
+        g_assert_false(any_contains(fine, "no policy in it can approve"));
+}
+
+/* Without trust on approval, a device the button lets pair is then refused its audio. */
+static void test_warnings_untrusted_after_pairing(void) {
+        static const char base[] = "routes = {\n"
+                                   "  RequestConfirmation = [ \"allowlist\", \"button\" ];\n"
+                                   "  AuthorizeService = [ \"allowlist\" ];\n"
+                                   "};\n"
+                                   "button = { device = \"x\"; key = \"KEY_A\"; };\n";
+        g_autofree char *off = g_strconcat(base, "trust_on_approve = false;\n", NULL);
+        g_auto(GStrv) on_w = warnings_of(base);
+        g_auto(GStrv) off_w = warnings_of(off);
+
+        g_assert_false(any_contains(on_w, "trust_on_approve is false"));
+        g_assert_true(any_contains(off_w, "trust_on_approve is false: a device that button "
+                                          "approves for pairing is not marked Trusted"));
+        g_assert_true(any_contains(off_w, "AuthorizeService is routed to [allowlist]"));
+}
+
 /* The shipped configuration, through the real parser. */
 static void test_shipped_config(void) {
 #ifdef PAIRGATE_SOURCE_DIR
@@ -817,6 +870,9 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/explain/warnings/le-refusals", test_warnings_le_refusals);
         g_test_add_func("/explain/warnings/unrouted-calls", test_warnings_unrouted_calls);
         g_test_add_func("/explain/warnings/timeout", test_warnings_timeout);
+        g_test_add_func("/explain/warnings/undecidable-routes", test_warnings_undecidable_routes);
+        g_test_add_func("/explain/warnings/untrusted-after-pairing",
+                        test_warnings_untrusted_after_pairing);
         g_test_add_func("/explain/shipped-config", test_shipped_config);
         g_test_add_func("/explain/invalid", test_invalid);
         return g_test_run();
