@@ -48,6 +48,9 @@ void pairing_window_remove_listener(PairingWindow *w, PairingWindowListener *l);
 /* New settings (a reload): duration and pairings apply from the next opening; a new adapter
  * closes an open window first. */
 void pairing_window_reconfigure(PairingWindow *w, const PairingWindowConfig *c);
+/* The configuration no longer has this window: close it and stop holding the adapter closed
+ * (Pairable back on, as bluetoothd has it while a default agent is registered). */
+void pairing_window_retire(PairingWindow *w, const char *why);
 /* Put the adapter in the state the window says (bluetoothd came back, or we registered again):
  * open: discoverable and pairable for the time left; closed with hold_closed: not pairable. */
 void pairing_window_sync(PairingWindow *w);

@@ -368,6 +368,15 @@ void pairing_window_sync(PairingWindow *w) {
                 adapter_hold_closed(w);
 }
 
+void pairing_window_retire(PairingWindow *w, const char *why) {
+        bool held = w->hold_closed;
+
+        pairing_window_close(w, why);
+        w->hold_closed = false;
+        if (held && w->bus && !w->detached)
+                adapter_set(w, "Pairable", 'b', true, false);
+}
+
 void pairing_window_reconfigure(PairingWindow *w, const PairingWindowConfig *c) {
         if (!streq(w->adapter, c->adapter)) {
                 pairing_window_close(w, "configuration reloaded: another adapter");

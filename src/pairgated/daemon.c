@@ -158,7 +158,7 @@ static void window_commit(Daemon *d, PairingWindow *w, const WindowSettings *s) 
 
         if (!w) {
                 if (d->window_enabled)
-                        pairing_window_close(d->window, "configuration reloaded: no window");
+                        pairing_window_retire(d->window, "configuration reloaded: no window");
                 d->window_enabled = false;
                 return;
         }

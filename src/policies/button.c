@@ -80,11 +80,14 @@ static void audit_event(const char *key, const char *value, const char *message,
 
 static void update_led(void *userdata) {
         ButtonPolicy *b = userdata;
+        bool window_open;
 
         if (!b->led)
                 return;
+        window_open = pairing_window_is_open(b->window) || pairing_window_is_open(b->shared);
+
         led_set_mode(b->led, waiting_queue_length(b->waiting) > 0 ? LED_BLINK
-                             : pairing_window_is_open(b->window)  ? LED_ON
+                             : window_open                        ? LED_ON
                                                                   : LED_OFF);
 }
 

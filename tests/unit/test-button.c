@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "button.h"
+#include "pairing-window.h"
 #include "config.h"
 #include "macro.h"
 #include "time-util.h"
@@ -123,10 +124,13 @@ static void teardown(Fixture *f, gconstpointer data) {
         sd_event_unref(f->e);
 }
 
-/* Instantiate the policy from `text` (a whole config file) in slot i and let it take over. */
-static Policy *start(Fixture *f, size_t i, const char *text) {
+/* Instantiate the policy from `text` (a whole config file) in slot i and let it take over, with
+ * the daemon's pairing window `window` (or none). */
+static Policy *start_with_window(Fixture *f, size_t i, const char *text, PairingWindow *window) {
         Instance *in = &f->inst[i];
-        const PolicyEnv env = { .event = f->e, .config_path = "button-test.conf" };
+        const PolicyEnv env = { .event = f->e,
+                                .window = window,
+                                .config_path = "button-test.conf" };
         _cleanup_free_ char *error = NULL;
         const config_setting_t *s;
 
@@ -142,6 +146,10 @@ static Policy *start(Fixture *f, size_t i, const char *text) {
         g_assert_null(error);
         g_assert_true(RUN_UNTIL(f, button_policy_is_active(&in->p), 1000));
         return &in->p;
+}
+
+static Policy *start(Fixture *f, size_t i, const char *text) {
+        return start_with_window(f, i, text, NULL);
 }
 
 static char *absent_device(Fixture *f) {
@@ -790,11 +798,60 @@ static void test_led_sysfs(Fixture *f, gconstpointer data) {
         g_assert_true(attr_is(led, "trigger", "mmc0"));
 }
 
+/* The daemon's window (window = { ... }): a press with nothing waiting opens it, the LED is on
+ * while it is open, and a request still waits for its own press. */
+static void test_shared_window(Fixture *f, gconstpointer data) {
+        _cleanup_free_ char *led = g_build_filename(f->dir, "ACT", NULL);
+        _cleanup_free_ char *dev = absent_device(f);
+        _cleanup_free_ char *text = NULL;
+        const PairingWindowConfig wc = {
+                .adapter = "/org/bluez/hci0", .duration_sec = 30, .pairings = 1, .policy = "window"
+        };
+        PairingWindow *w = NULL;
+        Outcome o = { 0 };
+        PolicyCall *c;
+        Policy *p;
+        uint64_t t;
+
+        g_assert_cmpint(g_mkdir(led, 0700), ==, 0);
+        write_attr(led, "trigger", "none [mmc0]\n");
+        write_attr(led, "brightness", "0\n");
+        write_attr(led, "max_brightness", "255\n");
+        g_assert_cmpint(pairing_window_new(&w, f->e, NULL, NULL, NULL, &wc), ==, 0);
+        text = g_strdup_printf(
+                "button = { device = \"%s\"; key = \"KEY_CONNECT\"; led = \"%s\"; };", dev, led);
+        p = start_with_window(f, 0, text, w);
+        g_assert_true(attr_is(led, "brightness", "0"));
+        t = now_usec();
+        press(p, t - 100 * MS, t - 10 * MS);
+        g_assert_true(RUN_UNTIL(f, pairing_window_is_open(w), 1000));
+        g_assert_false(button_policy_window_is_open(p)); /* not a window of its own */
+        g_assert_true(attr_is(led, "brightness", "255"));
+        /* open: a request still waits for a press (no allow without one) */
+        c = ask(p, AGENT_METHOD_REQUEST_CONFIRMATION, now_usec(), &o);
+        g_assert_nonnull(c);
+        g_assert_cmpuint(button_policy_pending(p), ==, 1);
+        run_ms(f, 100);
+        t = now_usec();
+        press(p, t - 100 * MS, t - 10 * MS);
+        g_assert_true(RUN_UNTIL(f, o.n > 0, 1000));
+        g_assert_cmpint(o.verdict, ==, VERDICT_ALLOW);
+        g_assert_true(RUN_UNTIL(f, attr_is(led, "brightness", "255"), 1000));
+        /* a long press with nothing waiting closes it; the LED goes off */
+        t = now_usec();
+        press(p, t - 2500 * MS, t - 10 * MS);
+        g_assert_true(RUN_UNTIL(f, !pairing_window_is_open(w), 1000));
+        g_assert_true(attr_is(led, "brightness", "0"));
+        free_instance(&f->inst[0]);
+        pairing_window_free(w, "test over");
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         log_set_max_level(LOG_DEBUG);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, setup, fn, teardown)
         ADD("/button/config/errors", test_config_errors);
+        ADD("/button/window/shared", test_shared_window);
         ADD("/button/config/valid", test_config_valid);
         ADD("/button/config/route-without-section", test_config_route_without_section);
         ADD("/button/press/short-allows", test_short_press_allows);
