@@ -165,7 +165,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         AuditRecord rec;
 
         if (si->ssi_signo == SIGHUP) {
-                reload(d);
+                /* A reload would register the agent again (and say READY=1) on the way out. */
+                if (d->stopping)
+                        log_notice("SIGHUP ignored: pairgated is stopping");
+                else
+                        reload(d);
                 return 0;
         }
         if (d->stopping) /* second signal: do not wait for bluetoothd any longer */

@@ -207,6 +207,31 @@ class Reload(BusTestCase):
                         'STATUS= not updated: %r' % self.daemon.notify)
         self.assertAllowed(self.call_wait('RequestAuthorization', dev_path(ALLOWED)))
 
+    def test_sighup_while_stopping_is_ignored(self):
+        """A SIGHUP that arrives while pairgated waits for bluetoothd to answer UnregisterAgent
+        is ignored: it used to reload and register the agent again (READY=1 after STOPPING=1,
+        then an exit while registered)."""
+        self.start_daemon()
+        n = len(self.fake.calls)
+        self.daemon.signal(signal.SIGTERM)
+        # the fake runs in this process: UnregisterAgent stays unanswered while we do not iterate
+        self.assertTrue(self.daemon.poll_stderr(lambda: self.daemon.audit(event='stopping')),
+                        self.stderr_tail())
+        self.daemon.signal(signal.SIGHUP)
+        self.daemon.poll_stderr(lambda: self.daemon.audit(event='reload-ok') or
+                                'SIGHUP ignored' in self.daemon.stderr_text)
+        self.assertEqual(self.daemon.wait_exit(15), 0, self.stderr_tail())
+        seq = [c['method'] for c in self.fake.calls[n:]
+               if c['method'] in ('RegisterAgent', 'UnregisterAgent', 'RequestDefaultAgent')]
+        self.assertEqual(seq, ['UnregisterAgent'], 'registered again while stopping')
+        self.assertIsNone(self.fake.default_agent)
+        stopping = [i for i, d in enumerate(self.daemon.notify) if 'STOPPING=1' in d.split('\n')]
+        self.assertTrue(stopping, self.daemon.notify)
+        after = [d for d in self.daemon.notify[stopping[0]:] if 'READY=1' in d.split('\n')]
+        self.assertEqual(after, [], 'READY=1 after STOPPING=1: %r' % self.daemon.notify)
+        self.assertFalse(self.daemon.audit(event='reload-ok'), self.stderr_tail())
+        self.assertIn('SIGHUP ignored', self.daemon.stderr_text)
+
     def test_bad_reload_keeps_old_config(self):
         self.start_daemon()
         n = len(self.fake.calls)
