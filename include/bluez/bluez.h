@@ -34,6 +34,10 @@ Bluez *bluez_free(Bluez *b);
 void bluez_owner_changed(Bluez *b);
 
 BluezState bluez_state(const Bluez *b);
+/* The registration was given up on purpose to register again with a new capability: true from
+ * REGISTERED -> REGISTERING until the state leaves REGISTERING (still true in that callback, so
+ * a failed re-registration can be told apart). */
+bool bluez_reregistering(const Bluez *b);
 Capability bluez_capability(const Bluez *b);
 
 /* Capability changed by a reload: re-register when registered or registering. */

@@ -22,7 +22,8 @@ struct Bluez {
         Capability capability;
         Capability registered_capability;
         BluezState state;
-        BluezOwner *owner; /* borrowed: the daemon's */
+        bool reregistering; /* registering again for a new capability (see bluez_reregistering) */
+        BluezOwner *owner;  /* borrowed: the daemon's */
         uint64_t retry_usec;
         sd_bus_slot *call;
         sd_event_source *retry;
@@ -44,6 +45,8 @@ static void set_state(Bluez *b, BluezState s, const char *reason) {
         b->state = s;
         if (b->cb.state_changed)
                 b->cb.state_changed(b, old, reason, b->userdata);
+        if (s != BLUEZ_REGISTERING)
+                b->reregistering = false; /* done, or failed (the callback has seen it) */
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -184,6 +187,10 @@ BluezState bluez_state(const Bluez *b) {
         return b->state;
 }
 
+bool bluez_reregistering(const Bluez *b) {
+        return b->reregistering;
+}
+
 Capability bluez_capability(const Bluez *b) {
         return b->state == BLUEZ_REGISTERED ? b->registered_capability : b->capability;
 }
@@ -199,6 +206,7 @@ int bluez_set_capability(Bluez *b, Capability cap) {
                 /* The capability is fixed at registration: unregister and register again. Calls
                  * on one connection are delivered in order, so bluetoothd sees both in turn. */
                 log_info("Capability changed to %s: registering again", capability_to_string(cap));
+                b->reregistering = true;
                 (void) sd_bus_call_method_async(b->bus, NULL, bluez_owner_get(b->owner),
                                                 AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE,
                                                 "UnregisterAgent", NULL, NULL, "o", b->agent_path);

@@ -207,6 +207,34 @@ class Reload(BusTestCase):
                         'STATUS= not updated: %r' % self.daemon.notify)
         self.assertAllowed(self.call_wait('RequestAuthorization', dev_path(ALLOWED)))
 
+    def test_capability_reload_is_not_a_loss(self):
+        """Registering again for a new capability is no loss of the registration: it used to
+        write a WARNING registration-lost before registered."""
+        self.start_daemon(capability='DisplayYesNo')
+        self.assertTrue(self.daemon.wait_audit(event='registered'), self.stderr_tail())
+        n, k = len(self.fake.calls), len(self.daemon.audit_records)
+        self.reload(make_config(capability='NoInputNoOutput'))
+        self.wait_registered(self.fake, capability='NoInputNoOutput', after=n)
+        self.daemon.wait_audit(event='registered', capability='NoInputNoOutput')
+        seq = [(r['event'], r.get('capability')) for r in self.daemon.audit_records[k:]
+               if r['event'] in ('registered', 'registration-lost')]
+        self.assertEqual(seq, [('registered', 'NoInputNoOutput')], self.stderr_tail())
+
+    def test_failed_capability_reregistration_is_a_loss(self):
+        self.start_daemon(capability='DisplayYesNo')
+        self.assertTrue(self.daemon.wait_audit(event='registered'), self.stderr_tail())
+        n, k = len(self.fake.calls), len(self.daemon.audit_records)
+        self.fake.fail_next['RegisterAgent'] = 'org.bluez.Error.Failed'
+        self.reload(make_config(capability='NoInputNoOutput'))
+        lost = self.daemon.wait_audit(event='registration-lost')
+        self.assertTrue(lost, self.stderr_tail())
+        self.assertIn('RegisterAgent failed', lost[-1].get('reason', ''), lost[-1].line)
+        self.wait_registered(self.fake, capability='NoInputNoOutput', after=n)
+        self.daemon.wait_audit(event='registered', capability='NoInputNoOutput')
+        seq = [r['event'] for r in self.daemon.audit_records[k:]
+               if r['event'] in ('registered', 'registration-lost')]
+        self.assertEqual(seq, ['registration-lost', 'registered'], self.stderr_tail())
+
     def test_sighup_while_stopping_is_ignored(self):
         """A SIGHUP that arrives while pairgated waits for bluetoothd to answer UnregisterAgent
         is ignored: it used to reload and register the agent again (READY=1 after STOPPING=1,
