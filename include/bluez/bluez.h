@@ -39,6 +39,10 @@ BluezState bluez_state(const Bluez *b);
  * a failed re-registration can be told apart). */
 bool bluez_reregistering(const Bluez *b);
 Capability bluez_capability(const Bluez *b);
+/* The capability bluetoothd holds for the agent now, for the requests arriving now: the one of
+ * the last successful RegisterAgent (while registering again, the previous one until the reply),
+ * or the configured one when bluetoothd holds none. */
+Capability bluez_registered_capability(const Bluez *b);
 
 /* Capability changed by a reload: re-register when registered or registering. */
 int bluez_set_capability(Bluez *b, Capability cap);

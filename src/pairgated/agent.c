@@ -112,7 +112,9 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
                 q->address = address_buf;
         if (!q->adapter && adapter_from_device_path(device, adapter_buf, adapter_size))
                 q->adapter = adapter_buf;
-        q->model = pairing_model_infer(a->config->capability, method, q->paired);
+        /* The capability bluetoothd pairs with, not the configured one (a reload changes it
+         * before bluetoothd has it). */
+        q->model = pairing_model_infer(bluez_registered_capability(a->bluez), method, q->paired);
 }
 
 /* Answer a request without holding it or asking any policy, with its one audit record. */

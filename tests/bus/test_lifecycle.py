@@ -235,6 +235,29 @@ class Reload(BusTestCase):
                if r['event'] in ('registered', 'registration-lost')]
         self.assertEqual(seq, ['registration-lost', 'registered'], self.stderr_tail())
 
+    def test_request_during_reregistration_uses_registered_capability(self):
+        """A request bluetoothd sent under the old registration while pairgated registers again
+        for a new capability is audited with the model of the capability bluetoothd has, not
+        the newly configured one (which it used to be)."""
+        self.start_daemon(capability='DisplayYesNo')
+        n = len(self.fake.calls)
+        self.rewrite_config(make_config(capability='NoInputNoOutput'))
+        self.daemon.signal(signal.SIGHUP)
+        # reloaded; UnregisterAgent + RegisterAgent are on their way, not yet seen by the fake
+        self.assertTrue(self.daemon.poll_stderr(lambda: self.daemon.audit(event='reload-ok')),
+                        self.stderr_tail())
+        self.assertEqual(self.fake.calls[n:], [])
+        old = self.call('RequestConfirmation', dev_path(ALLOWED), dbus.UInt32(123456))
+        self.wait_registered(self.fake, capability='NoInputNoOutput', after=n)
+        self.assertTrue(old.wait(5), old)
+        rec = self.decision(old)
+        self.assertEqual(rec.get('model'), 'numeric-comparison', rec.line)
+        # once registered again, the new capability's model (NoInputNoOutput cannot confirm)
+        self.daemon.wait_audit(event='registered', capability='NoInputNoOutput')
+        rec = self.decision(self.call_wait('RequestConfirmation', dev_path(OTHER),
+                                           dbus.UInt32(654321)))
+        self.assertEqual(rec.get('model'), 'unknown', rec.line)
+
     def test_sighup_while_stopping_is_ignored(self):
         """A SIGHUP that arrives while pairgated waits for bluetoothd to answer UnregisterAgent
         is ignored: it used to reload and register the agent again (READY=1 after STOPPING=1,
