@@ -60,3 +60,7 @@ void request_cancel(Request *r, const char *reason);
 Request *request_free(Request *r);
 
 uint64_t request_id(const Request *r);
+
+/* The one decision record of a request, held or answered at once without one (q->request_id
+ * and q->arrived_usec set): every request is audited with the same fields. */
+void request_audit_decision(const PairingQuery *q, const RequestOutcome *o);

@@ -41,18 +41,17 @@ static AuditEvent event_for(RequestResult r) {
         }
 }
 
-static void audit_request(const Request *r, const RequestOutcome *o) {
+void request_audit_decision(const PairingQuery *q, const RequestOutcome *o) {
         AuditRecord rec = AUDIT_RECORD_INIT(event_for(o->result));
-        const PairingQuery *q = &r->query;
 
-        rec.request_id = r->id;
+        rec.request_id = q->request_id;
         rec.method = agent_method_to_string(q->method);
         rec.device = q->device;
         rec.address = q->address;
         rec.address_type = q->address_type;
         rec.name = q->name;
         rec.adapter = q->adapter;
-        rec.model = q->model;
+        rec.model = q->model ? q->model : "unknown";
         rec.uuid = q->uuid;
         rec.policy = o->policy;
         rec.reason = o->reason;
@@ -86,7 +85,7 @@ static void finish(Request *r, const RequestOutcome *o) {
                 r->reply(m, o);
                 sd_bus_message_unref(m);
         }
-        audit_request(r, o);
+        request_audit_decision(&r->query, o);
         chain_request_ended(r->policies, (const char *const *) r->route, r->id);
         if (r->finished)
                 r->finished(r, r->userdata);

@@ -120,20 +120,10 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
 /* Answer a request without holding it or asking any policy, with its one audit record. */
 static int refuse_at_once(Agent *a, sd_bus_message *m, const PairingQuery *q, RequestResult result,
                           const char *reason) {
-        AuditRecord rec = AUDIT_RECORD_INIT(result == REQUEST_CANCELED ? AUDIT_DECISION_CANCELED
-                                                                       : AUDIT_DECISION_DENY);
         RequestOutcome o = { .result = result, .method = q->method, .reason = reason };
 
-        rec.request_id = q->request_id;
-        rec.method = agent_method_to_string(q->method);
-        rec.device = q->device;
-        rec.address = q->address;
-        rec.name = q->name;
-        rec.model = q->model;
-        rec.reason = reason;
-        rec.latency_ms = 0;
-        audit_emit(&rec);
         reply_outcome(m, &o);
+        request_audit_decision(q, &o);
         return 1;
 }
 
