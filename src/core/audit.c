@@ -163,7 +163,8 @@ static void field_free(void *p) {
         g_free(f);
 }
 
-static char *build_message(const AuditRecord *r, const char *name) {
+char *audit_record_message(const AuditRecord *r) {
+        _cleanup_free_ char *name = r->name ? audit_escape(r->name, AUDIT_NAME_MAX) : NULL;
         const char *decision = audit_event_decision(r->event);
         GString *m = g_string_new(NULL);
 
@@ -179,6 +180,9 @@ static char *build_message(const AuditRecord *r, const char *name) {
                         g_string_append_printf(m, " by %s", r->policy);
                 if (r->reason)
                         g_string_append_printf(m, " (%s)", r->reason);
+                if (streq_ptr(r->effect, AUDIT_EFFECT_IGNORED_BY_BLUETOOTHD))
+                        g_string_append(m, "; bluetoothd ignores the refusal and the pairing "
+                                           "goes on");
         } else
                 g_string_append(m, audit_event_to_string(r->event));
         return g_string_free(m, false);
@@ -212,6 +216,7 @@ static GPtrArray *record_fields(const AuditRecord *r) {
         }
         add_field(f, "PAIRGATE_POLICY", "policy", r->policy);
         add_field(f, "PAIRGATE_DECISION", "decision", audit_event_decision(r->event));
+        add_field(f, "PAIRGATE_EFFECT", "effect", r->effect);
         if (r->extra_key && r->extra_value) {
                 /* Interned: the journal field name lives as long as the process, like the
                  * literal names above. */
@@ -270,8 +275,7 @@ void audit_emit(const AuditRecord *r) {
         if (sink)
                 sink(r, line, sink_userdata);
         if (current_backend() == AUDIT_BACKEND_JOURNAL) {
-                _cleanup_free_ char *name = r->name ? audit_escape(r->name, AUDIT_NAME_MAX) : NULL;
-                _cleanup_free_ char *message = build_message(r, name);
+                _cleanup_free_ char *message = audit_record_message(r);
                 emit_journal(r, fields, message);
         } else {
                 fprintf(stderr, "%s\n", line);

@@ -67,6 +67,12 @@ void request_audit_decision(const PairingQuery *q, const RequestOutcome *o) {
         }
         if (!q->known && !rec.address_type)
                 rec.address_type = "unknown";
+        /* Refusing a notification changes nothing: the decision stays "deny" (what pairgate
+         * decided), the effect says what bluetoothd does with it. */
+        if (agent_method_is_notification(q->method) &&
+            (o->result == REQUEST_DENY || o->result == REQUEST_ERROR ||
+             o->result == REQUEST_TIMEOUT))
+                rec.effect = AUDIT_EFFECT_IGNORED_BY_BLUETOOTHD;
         audit_emit(&rec);
 }
 
