@@ -67,7 +67,8 @@ typedef struct AuditRecord {
         const char *device; /* object path */
         const char *address;
         const char *address_type;
-        const char *name; /* raw, untrusted: escaped and bounded by the audit module */
+        const char *name;        /* raw, untrusted: escaped and bounded by the audit module */
+        const char *name_source; /* "name" or "alias": which Device1 property name is */
         const char *adapter;
         const char *model;
         const char *policy;

@@ -36,6 +36,7 @@ typedef struct PairingQuery {
         const char *address;      /* "AA:BB:CC:DD:EE:FF", from the cache or parsed from the path */
         const char *address_type; /* "public", "random", or NULL when unknown */
         const char *name;         /* raw and untrusted; may be NULL */
+        const char *name_source;  /* "name" (Device1.Name) or "alias" (a real Alias); static */
         bool known;               /* the device was in the cache */
         bool has_class;
         uint32_t device_class;

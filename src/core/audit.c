@@ -203,8 +203,10 @@ static GPtrArray *record_fields(const AuditRecord *r) {
         add_field(f, "PAIRGATE_ADDRESS", "address", r->address);
         add_field(f, "PAIRGATE_ADDRESS_TYPE", "address_type", r->address_type);
         add_field(f, "PAIRGATE_NAME", "name", name);
-        if (name)
+        if (name) {
                 ((Field *) f->pdata[f->len - 1])->escaped = true;
+                add_field(f, "PAIRGATE_NAME_SOURCE", "name_source", r->name_source);
+        }
         add_field(f, "PAIRGATE_ADAPTER", "adapter", r->adapter);
         add_field(f, "PAIRGATE_MODEL", "model", r->model);
         add_field(f, "PAIRGATE_UUID", "uuid", r->uuid);

@@ -50,6 +50,7 @@ void request_audit_decision(const PairingQuery *q, const RequestOutcome *o) {
         rec.address = q->address;
         rec.address_type = q->address_type;
         rec.name = q->name;
+        rec.name_source = q->name_source;
         rec.adapter = q->adapter;
         rec.model = q->model ? q->model : "unknown";
         rec.uuid = q->uuid;

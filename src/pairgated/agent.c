@@ -101,7 +101,7 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
                 q->known = true;
                 q->address = d->address;
                 q->address_type = d->address_type;
-                q->name = d->alias ? d->alias : d->name;
+                q->name = device_display_name(d, &q->name_source);
                 q->has_class = d->has_class;
                 q->device_class = d->device_class;
                 q->paired = d->paired;
