@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Every cell of the reference tables (bluez-agent-semantics.md §3.3-§3.6), transcribed literally
- * here and compared with what src/config/pairing-model.c computes by rules. Expected values are strings,
- * so the transcription does not depend on the module's enums. */
+ * here and compared with what src/config/pairing-model.c computes by rules. Expected values are
+ * strings, so the transcription does not depend on the module's enums. */
 #include <errno.h>
 #include <glib.h>
 
