@@ -34,7 +34,15 @@ Bluez *bluez_free(Bluez *b);
 void bluez_owner_changed(Bluez *b);
 
 BluezState bluez_state(const Bluez *b);
+/* The registration was given up on purpose to register again with a new capability: true from
+ * REGISTERED -> REGISTERING until the state leaves REGISTERING (still true in that callback, so
+ * a failed re-registration can be told apart). */
+bool bluez_reregistering(const Bluez *b);
 Capability bluez_capability(const Bluez *b);
+/* The capability bluetoothd holds for the agent now, for the requests arriving now: the one of
+ * the last successful RegisterAgent (while registering again, the previous one until the reply),
+ * or the configured one when bluetoothd holds none. */
+Capability bluez_registered_capability(const Bluez *b);
 
 /* Capability changed by a reload: re-register when registered or registering. */
 int bluez_set_capability(Bluez *b, Capability cap);

@@ -35,6 +35,10 @@ int device_cache_reset(DeviceCache *c);
 /* org.bluez is gone. */
 void device_cache_clear(DeviceCache *c);
 const Device *device_cache_get(DeviceCache *c, const char *path);
+/* The name to show for d (audit, speech): Name when the device announced one, else Alias when it
+ * is a real alias (set by a user); never bluetoothd's stand-in for a missing name, the address
+ * with dashes. NULL when none; *ret_source (may be NULL) is then NULL, else "name" or "alias". */
+const char *device_display_name(const Device *d, const char **ret_source);
 /* Listeners are called in the order added; a listener may remove itself (or another) from within
  * the callback. The returned handle is for device_cache_remove_listener(). */
 typedef struct DeviceListener DeviceListener;

@@ -9,6 +9,7 @@
  * escaped and bounded here, in one place. PINs are never written. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
 
@@ -54,6 +55,10 @@ typedef enum AuditEvent {
 #define PAIRGATE_MESSAGE_TRUSTED           "125eddcf56194fd889594c0fb88cd615"
 #define PAIRGATE_MESSAGE_UNTRUSTED         "951b2f4e012f4275bbdb90c715ab63e4"
 
+/* PAIRGATE_EFFECT of a refused DisplayPinCode or DisplayPasskey: bluetoothd 5.66 replies the PIN
+ * to the kernel whatever the answer to DisplayPinCode, and expects no answer to DisplayPasskey. */
+#define AUDIT_EFFECT_IGNORED_BY_BLUETOOTHD "ignored-by-bluetoothd"
+
 /* Bound applied to device names (bytes of the raw name, before escaping). BlueZ names are at most
  * 248 bytes; we keep 64, which is enough to recognise a device and too short to flood a log. */
 #define AUDIT_NAME_MAX 64
@@ -67,7 +72,8 @@ typedef struct AuditRecord {
         const char *device; /* object path */
         const char *address;
         const char *address_type;
-        const char *name; /* raw, untrusted: escaped and bounded by the audit module */
+        const char *name;        /* raw, untrusted: escaped and bounded by the audit module */
+        const char *name_source; /* "name" or "alias": which Device1 property name is */
         const char *adapter;
         const char *model;
         const char *policy;
@@ -75,6 +81,7 @@ typedef struct AuditRecord {
         const char *uuid;
         const char *sender; /* for foreign callers */
         const char *capability;
+        const char *effect;    /* what the answer did, when not what the decision says */
         const char *extra_key; /* one extra PAIRGATE_<KEY> field, e.g. WINDOW for the button */
         const char *extra_value;
         int64_t latency_ms; /* <0: omitted */
@@ -96,6 +103,8 @@ typedef void (*audit_sink_t)(const AuditRecord *r, const char *line, void *userd
 void audit_set_sink(audit_sink_t sink, void *userdata);
 
 void audit_emit(const AuditRecord *r);
+/* The human summary of r (MESSAGE= in the journal): r->message, or built from the fields. */
+char *audit_record_message(const AuditRecord *r);
 
 const char *audit_event_to_string(AuditEvent e); /* "allow", "registered", ... */
 const char *audit_event_message_id(AuditEvent e);

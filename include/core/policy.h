@@ -37,6 +37,7 @@ typedef struct PairingQuery {
         const char *address;      /* "AA:BB:CC:DD:EE:FF", from the cache or parsed from the path */
         const char *address_type; /* "public", "random", or NULL when unknown */
         const char *name;         /* raw and untrusted; may be NULL */
+        const char *name_source;  /* "name" (Device1.Name) or "alias" (a real Alias); static */
         bool known;               /* the device was in the cache */
         bool has_class;
         uint32_t device_class;
@@ -101,6 +102,11 @@ struct Policy {
 const PolicyOps *policy_lookup(const char *name);
 /* Names, NULL-terminated, for messages. */
 const char *const *policy_names(void);
+
+/* The request's facts (id, method, device, address, type, name and its source, adapter) into an
+ * audit record: the same fields in every record about a request, whoever writes it. */
+typedef struct AuditRecord AuditRecord;
+void policy_audit_query(AuditRecord *rec, const PairingQuery *q);
 
 /* "file:line: message" for policy config errors (s may be NULL: the section is absent). */
 char *policy_error(const PolicyEnv *env, const config_setting_t *s, const char *fmt, ...)

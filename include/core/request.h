@@ -67,3 +67,7 @@ RequestResult request_result(const Request *r);
 bool request_presented(const Request *r);
 /* The policy that decided it, or NULL. */
 const char *request_policy(const Request *r);
+
+/* The one decision record of a request, held or answered at once without one (q->request_id
+ * and q->arrived_usec set): every request is audited with the same fields. */
+void request_audit_decision(const PairingQuery *q, const RequestOutcome *o);

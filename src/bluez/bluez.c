@@ -20,9 +20,15 @@ struct Bluez {
         sd_event *event;
         char *agent_path;
         Capability capability;
-        Capability registered_capability;
+        Capability registered_capability; /* of the registration under way or done */
+        /* The capability bluetoothd holds for our agent: RegisterAgent succeeded. Calls from
+         * bluetoothd arrive in order with its replies, so a call seen before the reply to a new
+         * RegisterAgent was sent under the previous registration. */
+        bool active;
+        Capability active_capability;
         BluezState state;
-        BluezOwner *owner; /* borrowed: the daemon's */
+        bool reregistering; /* registering again for a new capability (see bluez_reregistering) */
+        BluezOwner *owner;  /* borrowed: the daemon's */
         uint64_t retry_usec;
         sd_bus_slot *call;
         sd_event_source *retry;
@@ -44,6 +50,8 @@ static void set_state(Bluez *b, BluezState s, const char *reason) {
         b->state = s;
         if (b->cb.state_changed)
                 b->cb.state_changed(b, old, reason, b->userdata);
+        if (s != BLUEZ_REGISTERING)
+                b->reregistering = false; /* done, or failed (the callback has seen it) */
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -106,9 +114,12 @@ static int on_register_reply(sd_bus_message *m, void *userdata, sd_bus_error *re
                 return start_registration(b);
         }
         if (sd_bus_message_is_method_error(m, NULL)) {
+                b->active = false; /* an earlier registration was unregistered first */
                 registration_failed(b, "RegisterAgent", sd_bus_message_get_error(m));
                 return 0;
         }
+        b->active = true;
+        b->active_capability = b->registered_capability;
         r = sd_bus_call_method_async(b->bus, &b->call, bluez_owner_get(b->owner),
                                      AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE,
                                      "RequestDefaultAgent", on_default_reply, b, "o",
@@ -134,12 +145,14 @@ static int start_registration(Bluez *b) {
                                      capability_to_string(b->capability));
         if (r < 0) {
                 sd_bus_error e = SD_BUS_ERROR_MAKE_CONST("org.pairgate.Error", "cannot send");
+                b->active = false;
                 registration_failed(b, "RegisterAgent", &e);
         }
         return r;
 }
 
 void bluez_owner_changed(Bluez *b) {
+        b->active = false;
         b->call = sd_bus_slot_unref(b->call);
         b->retry = sd_event_source_disable_unref(b->retry);
         b->retry_usec = RETRY_MIN_USEC;
@@ -184,8 +197,16 @@ BluezState bluez_state(const Bluez *b) {
         return b->state;
 }
 
+bool bluez_reregistering(const Bluez *b) {
+        return b->reregistering;
+}
+
 Capability bluez_capability(const Bluez *b) {
         return b->state == BLUEZ_REGISTERED ? b->registered_capability : b->capability;
+}
+
+Capability bluez_registered_capability(const Bluez *b) {
+        return b->active ? b->active_capability : b->capability;
 }
 
 int bluez_set_capability(Bluez *b, Capability cap) {
@@ -199,6 +220,7 @@ int bluez_set_capability(Bluez *b, Capability cap) {
                 /* The capability is fixed at registration: unregister and register again. Calls
                  * on one connection are delivered in order, so bluetoothd sees both in turn. */
                 log_info("Capability changed to %s: registering again", capability_to_string(cap));
+                b->reregistering = true;
                 (void) sd_bus_call_method_async(b->bus, NULL, bluez_owner_get(b->owner),
                                                 AGENT_MANAGER_PATH, AGENT_MANAGER_INTERFACE,
                                                 "UnregisterAgent", NULL, NULL, "o", b->agent_path);
@@ -207,6 +229,7 @@ int bluez_set_capability(Bluez *b, Capability cap) {
 }
 
 void bluez_released(Bluez *b) {
+        b->active = false;
         b->call = sd_bus_slot_unref(b->call);
         if (bluez_owner_get(b->owner))
                 schedule_retry(b, RELEASE_RETRY_USEC, "released by bluetoothd");

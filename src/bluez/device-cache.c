@@ -358,6 +358,32 @@ const Device *device_cache_get(DeviceCache *c, const char *path) {
         return g_hash_table_lookup(c->devices, path);
 }
 
+/* bluetoothd's Alias of a device with neither a name nor an alias set: its address with dashes
+ * (device.c, dev_property_get_alias). Any address: it may be stale after an RPA resolved. */
+static bool is_dashed_address(const char *s) {
+        if (strlen(s) != 17)
+                return false;
+        for (int i = 0; i < 17; i++)
+                if (i % 3 == 2 ? s[i] != '-' : !g_ascii_isxdigit(s[i]))
+                        return false;
+        return true;
+}
+
+const char *device_display_name(const Device *d, const char **ret_source) {
+        const char *name = NULL, *source = NULL;
+
+        if (d && d->name && d->name[0]) {
+                name = d->name;
+                source = "name";
+        } else if (d && d->alias && d->alias[0] && !is_dashed_address(d->alias)) {
+                name = d->alias;
+                source = "alias";
+        }
+        if (ret_source)
+                *ret_source = source;
+        return name;
+}
+
 DeviceListener *device_cache_add_listener(DeviceCache *c, device_changed_t cb, void *userdata) {
         DeviceListener *l = g_new0(DeviceListener, 1);
 

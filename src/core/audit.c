@@ -165,7 +165,8 @@ static void field_free(void *p) {
         g_free(f);
 }
 
-static char *build_message(const AuditRecord *r, const char *name) {
+char *audit_record_message(const AuditRecord *r) {
+        _cleanup_free_ char *name = r->name ? audit_escape(r->name, AUDIT_NAME_MAX) : NULL;
         const char *decision = audit_event_decision(r->event);
         GString *m = g_string_new(NULL);
 
@@ -181,6 +182,9 @@ static char *build_message(const AuditRecord *r, const char *name) {
                         g_string_append_printf(m, " by %s", r->policy);
                 if (r->reason)
                         g_string_append_printf(m, " (%s)", r->reason);
+                if (streq_ptr(r->effect, AUDIT_EFFECT_IGNORED_BY_BLUETOOTHD))
+                        g_string_append(m, "; bluetoothd ignores the refusal and the pairing "
+                                           "goes on");
         } else
                 g_string_append(m, audit_event_to_string(r->event));
         return g_string_free(m, false);
@@ -201,8 +205,10 @@ static GPtrArray *record_fields(const AuditRecord *r) {
         add_field(f, "PAIRGATE_ADDRESS", "address", r->address);
         add_field(f, "PAIRGATE_ADDRESS_TYPE", "address_type", r->address_type);
         add_field(f, "PAIRGATE_NAME", "name", name);
-        if (name)
+        if (name) {
                 ((Field *) f->pdata[f->len - 1])->escaped = true;
+                add_field(f, "PAIRGATE_NAME_SOURCE", "name_source", r->name_source);
+        }
         add_field(f, "PAIRGATE_ADAPTER", "adapter", r->adapter);
         add_field(f, "PAIRGATE_MODEL", "model", r->model);
         add_field(f, "PAIRGATE_UUID", "uuid", r->uuid);
@@ -214,6 +220,7 @@ static GPtrArray *record_fields(const AuditRecord *r) {
         }
         add_field(f, "PAIRGATE_POLICY", "policy", r->policy);
         add_field(f, "PAIRGATE_DECISION", "decision", audit_event_decision(r->event));
+        add_field(f, "PAIRGATE_EFFECT", "effect", r->effect);
         if (r->extra_key && r->extra_value) {
                 /* Interned: the journal field name lives as long as the process, like the
                  * literal names above. */
@@ -272,8 +279,7 @@ void audit_emit(const AuditRecord *r) {
         if (sink)
                 sink(r, line, sink_userdata);
         if (current_backend() == AUDIT_BACKEND_JOURNAL) {
-                _cleanup_free_ char *name = r->name ? audit_escape(r->name, AUDIT_NAME_MAX) : NULL;
-                _cleanup_free_ char *message = build_message(r, name);
+                _cleanup_free_ char *message = audit_record_message(r);
                 emit_journal(r, fields, message);
         } else {
                 fprintf(stderr, "%s\n", line);

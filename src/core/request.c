@@ -44,18 +44,11 @@ static AuditEvent event_for(RequestResult r) {
         }
 }
 
-static void audit_request(const Request *r, const RequestOutcome *o) {
+void request_audit_decision(const PairingQuery *q, const RequestOutcome *o) {
         AuditRecord rec = AUDIT_RECORD_INIT(event_for(o->result));
-        const PairingQuery *q = &r->query;
 
-        rec.request_id = r->id;
-        rec.method = agent_method_to_string(q->method);
-        rec.device = q->device;
-        rec.address = q->address;
-        rec.address_type = q->address_type;
-        rec.name = q->name;
-        rec.adapter = q->adapter;
-        rec.model = q->model;
+        policy_audit_query(&rec, q);
+        rec.model = q->model ? q->model : "unknown";
         rec.uuid = q->uuid;
         rec.policy = o->policy;
         rec.reason = o->reason;
@@ -71,6 +64,12 @@ static void audit_request(const Request *r, const RequestOutcome *o) {
         }
         if (!q->known && !rec.address_type)
                 rec.address_type = "unknown";
+        /* Refusing a notification changes nothing: the decision stays "deny" (what pairgate
+         * decided), the effect says what bluetoothd does with it. */
+        if (agent_method_is_notification(q->method) &&
+            (o->result == REQUEST_DENY || o->result == REQUEST_ERROR ||
+             o->result == REQUEST_TIMEOUT))
+                rec.effect = AUDIT_EFFECT_IGNORED_BY_BLUETOOTHD;
         audit_emit(&rec);
 }
 
@@ -91,14 +90,13 @@ static void finish(Request *r, const RequestOutcome *o) {
                 r->reply(m, o);
                 sd_bus_message_unref(m);
         }
-        audit_request(r, o);
+        request_audit_decision(&r->query, o);
         chain_request_ended(r->policies, (const char *const *) r->route, r->id);
         if (r->finished)
                 r->finished(r, r->userdata);
 }
 
 static void finish_chain(Request *r, const ChainOutcome *c) {
-        r->presented = c->presented;
         RequestOutcome o = {
                 .method = r->query.method,
                 .policy = c->policy[0] ? c->policy : NULL,
@@ -107,6 +105,7 @@ static void finish_chain(Request *r, const ChainOutcome *c) {
                 .passkey = c->passkey,
         };
 
+        r->presented = c->presented;
         switch (c->result) {
         case CHAIN_ALLOW:
                 o.result = REQUEST_ALLOW;

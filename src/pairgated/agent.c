@@ -103,7 +103,7 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
                 q->known = true;
                 q->address = d->address;
                 q->address_type = d->address_type;
-                q->name = d->alias ? d->alias : d->name;
+                q->name = device_display_name(d, &q->name_source);
                 q->has_class = d->has_class;
                 q->device_class = d->device_class;
                 q->paired = d->paired;
@@ -114,26 +114,18 @@ static void fill_query(Agent *a, PairingQuery *q, AgentMethod method, const char
                 q->address = address_buf;
         if (!q->adapter && adapter_from_device_path(device, adapter_buf, adapter_size))
                 q->adapter = adapter_buf;
-        q->model = pairing_model_infer(a->config->capability, method, q->paired);
+        /* The capability bluetoothd pairs with, not the configured one (a reload changes it
+         * before bluetoothd has it). */
+        q->model = pairing_model_infer(bluez_registered_capability(a->bluez), method, q->paired);
 }
 
 /* Answer a request without holding it or asking any policy, with its one audit record. */
 static int refuse_at_once(Agent *a, sd_bus_message *m, const PairingQuery *q, RequestResult result,
                           const char *reason) {
-        AuditRecord rec = AUDIT_RECORD_INIT(result == REQUEST_CANCELED ? AUDIT_DECISION_CANCELED
-                                                                       : AUDIT_DECISION_DENY);
         RequestOutcome o = { .result = result, .method = q->method, .reason = reason };
 
-        rec.request_id = q->request_id;
-        rec.method = agent_method_to_string(q->method);
-        rec.device = q->device;
-        rec.address = q->address;
-        rec.name = q->name;
-        rec.model = q->model;
-        rec.reason = reason;
-        rec.latency_ms = 0;
-        audit_emit(&rec);
         reply_outcome(m, &o);
+        request_audit_decision(q, &o);
         return 1;
 }
 

@@ -105,7 +105,10 @@ static void on_state_changed(Bluez *b, BluezState old, const char *reason, void 
                 rec.capability = capability_to_string(bluez_capability(b));
                 rec.sender = bluez_owner_get(d->owner);
                 audit_emit(&rec);
-        } else if (old == BLUEZ_REGISTERED && !d->stopping) {
+        } else if (!d->stopping &&
+                   (old == BLUEZ_REGISTERED ? !bluez_reregistering(b) : bluez_reregistering(b))) {
+                /* Giving the registration up to register again with a new capability is no
+                 * loss (bluez.c logs it); failing to register again is. */
                 AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_REGISTRATION_LOST);
                 rec.message = "No longer registered as the default agent";
                 rec.reason = reason;
@@ -238,7 +241,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         AuditRecord rec;
 
         if (si->ssi_signo == SIGHUP) {
-                reload(d);
+                /* A reload would register the agent again (and say READY=1) on the way out. */
+                if (d->stopping)
+                        log_notice("SIGHUP ignored: pairgated is stopping");
+                else
+                        reload(d);
                 return 0;
         }
         if (d->stopping) /* second signal: do not wait for bluetoothd any longer */

@@ -96,15 +96,10 @@ static void audit_repairing(const PairingQuery *q, const char *reason) {
                                 "by address alone",
                                 q->address);
 
+        policy_audit_query(&rec, q);
         rec.policy = "allowlist";
         rec.message = msg;
         rec.reason = reason;
-        rec.request_id = q->request_id;
-        rec.method = agent_method_to_string(q->method);
-        rec.device = q->device;
-        rec.address = q->address;
-        rec.address_type = q->address_type;
-        rec.adapter = q->adapter;
         audit_emit(&rec);
 }
 

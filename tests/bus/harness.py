@@ -26,6 +26,7 @@ import sys
 import tempfile
 import shutil
 import textwrap
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -374,6 +375,15 @@ class Daemon:
 
     def wait_notify(self, pred, timeout=5):
         return wait_until(lambda: any(pred(d) for d in self.notify), timeout)
+
+    def poll_stderr(self, pred, timeout=5):
+        """Wait for pred() reading pairgated's stderr directly, without running the main loop:
+        meanwhile the fake BlueZ (in this process) handles nothing, like a busy bluetoothd."""
+        end = time.monotonic() + timeout
+        while not pred() and time.monotonic() < end and self._w1 is not None:
+            time.sleep(0.02)
+            self._on_stderr(self.proc.stderr.fileno(), GLib.IO_IN)
+        return pred()
 
     def running(self):
         if self.exit_status is None:

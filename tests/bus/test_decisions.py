@@ -290,6 +290,9 @@ class PasskeyAndPin(BusTestCase):
         c = self.call_wait('DisplayPinCode', dev, self.PIN_DISPLAYED)
         self.assertTrue(c.done)
         self.assertTrue(self.daemon.wait_audit(method='DisplayPinCode'), self.stderr_tail())
+        rec = self.daemon.audit(method='DisplayPinCode')[-1]
+        self.assertEqual(rec['event'], 'allow', rec.line)
+        self.assertNotIn('effect', rec, rec.line)
         # RequestPasskey -> the test policy's passkey as 'u'
         c = self.call_wait('RequestPasskey', dev)
         self.assertAllowed(c, (654321,))
@@ -302,6 +305,29 @@ class PasskeyAndPin(BusTestCase):
         self.stop_daemon()
         for pin in (self.PIN_RETURNED, self.PIN_DISPLAYED):
             self.assertNotIn(pin, self.daemon.stderr_text, 'a PIN was logged')
+
+    def test_refused_notifications_are_ignored_by_bluetoothd(self):
+        """bluetoothd 5.66 ignores a refused DisplayPinCode (display_pincode_cb replies with the
+        PIN whatever the error) and expects no reply to DisplayPasskey: the record keeps
+        decision=deny but says the refusal has no effect (it used to say nothing)."""
+        self.start_daemon(routes={'DisplayPasskey': ['test'], 'DisplayPinCode': ['test'],
+                                  'RequestConfirmation': ['test']},
+                          test={'verdict': 'deny'})
+        dev = dev_path(STRANGER)
+        c = self.call_wait('DisplayPinCode', dev, self.PIN_DISPLAYED)
+        self.assertTrue(c.latency < 1.0, c)
+        self.call('DisplayPasskey', dev, dbus.UInt32(314159), dbus.UInt16(0))
+        self.daemon.wait_audit(method='DisplayPasskey')
+        for method in ('DisplayPinCode', 'DisplayPasskey'):
+            with self.subTest(method):
+                rec = self.daemon.audit(method=method)[-1]
+                self.assertEqual((rec['event'], rec.get('decision'), rec.get('policy')),
+                                 ('deny', 'deny', 'test'), rec.line)
+                self.assertEqual(rec.get('effect'), 'ignored-by-bluetoothd', rec.line)
+        # a refusal bluetoothd honours says nothing more
+        rec = self.decision(self.call_wait('RequestConfirmation', dev, dbus.UInt32(1)))
+        self.assertEqual(rec['event'], 'deny', rec.line)
+        self.assertNotIn('effect', rec, rec.line)
 
     def test_request_passkey_denied(self):
         self.start_daemon(routes={'RequestPasskey': ['test'], 'RequestPinCode': ['test']},

@@ -12,6 +12,7 @@ import harness
 from harness import (AGENT_PATH, ALLOWED, CANCELED, OTHER, STRANGER, BusTestCase, dev_path,
                      iterate)
 
+UUID_A2DP = '0000110b-0000-1000-8000-00805f9b34fb'
 HOLD_ROUTES = {'RequestConfirmation': ['allowlist', 'test'],
                'RequestAuthorization': ['allowlist', 'test'],
                'AuthorizeService': ['allowlist', 'test']}
@@ -81,6 +82,31 @@ class Held(BusTestCase):
         # slots are free again
         self.assertAllowed(self.call_wait('RequestConfirmation', dev_path(ALLOWED),
                                           dbus.UInt32(444444)))
+
+    def test_refused_at_once_has_the_full_record(self):
+        """A request refused at once (over max_pending) is audited with the fields of a decided
+        one (it used to lack address_type, adapter, uuid and passkey)."""
+        self.start_daemon(routes=HOLD_ROUTES, test={'verdict': 'hold'}, max_pending=1)
+        held = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(111111))
+        self.assertHeld(held, 0.3)
+        c = self.call_wait('RequestConfirmation', dev_path(ALLOWED), dbus.UInt32(333333))
+        self.assertRejected(c)
+        refused = self.decision(c)
+        want = {'event': 'deny', 'address': ALLOWED, 'address_type': 'public',
+                'name': 'Owner phone', 'adapter': '/org/bluez/hci0',
+                'model': 'numeric-comparison', 'passkey': '333333',
+                'reason': 'too many pending requests (max_pending)'}
+        self.assertEqual({k: refused.get(k) for k in want}, want, refused.line)
+        s = self.call_wait('AuthorizeService', dev_path(ALLOWED), UUID_A2DP)
+        self.assertRejected(s)
+        self.assertEqual(self.decision(s).get('uuid'), UUID_A2DP, self.decision(s).line)
+        # the same fields as a decided record, except the policy that decided
+        self.call('Cancel')
+        self.assertTrue(held.wait(3), held)
+        decided = self.decision(self.call_wait('RequestConfirmation', dev_path(ALLOWED),
+                                               dbus.UInt32(444444)))
+        self.assertEqual(decided['event'], 'allow', decided.line)
+        self.assertEqual(set(refused), set(decided) - {'policy'}, (refused.line, decided.line))
 
     def test_parallel_async_verdicts(self):
         self.start_daemon(routes=HOLD_ROUTES, test={'verdict': 'allow', 'delay_ms': 600})
@@ -196,6 +222,8 @@ class Held(BusTestCase):
         rec = self.decision(late)
         self.assertEqual(rec['event'], 'canceled', rec.line)
         self.assertEqual(rec['reason'], 'pairgated is stopping', rec.line)
+        self.assertEqual((rec.get('adapter'), rec.get('address_type')),
+                         ('/org/bluez/hci0', 'public'), rec.line)
 
     def test_sigint_with_held_request(self):
         self.start_daemon(routes=HOLD_ROUTES, test={'verdict': 'hold'})

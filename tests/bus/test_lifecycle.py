@@ -207,6 +207,82 @@ class Reload(BusTestCase):
                         'STATUS= not updated: %r' % self.daemon.notify)
         self.assertAllowed(self.call_wait('RequestAuthorization', dev_path(ALLOWED)))
 
+    def test_capability_reload_is_not_a_loss(self):
+        """Registering again for a new capability is no loss of the registration: it used to
+        write a WARNING registration-lost before registered."""
+        self.start_daemon(capability='DisplayYesNo')
+        self.assertTrue(self.daemon.wait_audit(event='registered'), self.stderr_tail())
+        n, k = len(self.fake.calls), len(self.daemon.audit_records)
+        self.reload(make_config(capability='NoInputNoOutput'))
+        self.wait_registered(self.fake, capability='NoInputNoOutput', after=n)
+        self.daemon.wait_audit(event='registered', capability='NoInputNoOutput')
+        seq = [(r['event'], r.get('capability')) for r in self.daemon.audit_records[k:]
+               if r['event'] in ('registered', 'registration-lost')]
+        self.assertEqual(seq, [('registered', 'NoInputNoOutput')], self.stderr_tail())
+
+    def test_failed_capability_reregistration_is_a_loss(self):
+        self.start_daemon(capability='DisplayYesNo')
+        self.assertTrue(self.daemon.wait_audit(event='registered'), self.stderr_tail())
+        n, k = len(self.fake.calls), len(self.daemon.audit_records)
+        self.fake.fail_next['RegisterAgent'] = 'org.bluez.Error.Failed'
+        self.reload(make_config(capability='NoInputNoOutput'))
+        lost = self.daemon.wait_audit(event='registration-lost')
+        self.assertTrue(lost, self.stderr_tail())
+        self.assertIn('RegisterAgent failed', lost[-1].get('reason', ''), lost[-1].line)
+        self.wait_registered(self.fake, capability='NoInputNoOutput', after=n)
+        self.daemon.wait_audit(event='registered', capability='NoInputNoOutput')
+        seq = [r['event'] for r in self.daemon.audit_records[k:]
+               if r['event'] in ('registered', 'registration-lost')]
+        self.assertEqual(seq, ['registration-lost', 'registered'], self.stderr_tail())
+
+    def test_request_during_reregistration_uses_registered_capability(self):
+        """A request bluetoothd sent under the old registration while pairgated registers again
+        for a new capability is audited with the model of the capability bluetoothd has, not
+        the newly configured one (which it used to be)."""
+        self.start_daemon(capability='DisplayYesNo')
+        n = len(self.fake.calls)
+        self.rewrite_config(make_config(capability='NoInputNoOutput'))
+        self.daemon.signal(signal.SIGHUP)
+        # reloaded; UnregisterAgent + RegisterAgent are on their way, not yet seen by the fake
+        self.assertTrue(self.daemon.poll_stderr(lambda: self.daemon.audit(event='reload-ok')),
+                        self.stderr_tail())
+        self.assertEqual(self.fake.calls[n:], [])
+        old = self.call('RequestConfirmation', dev_path(ALLOWED), dbus.UInt32(123456))
+        self.wait_registered(self.fake, capability='NoInputNoOutput', after=n)
+        self.assertTrue(old.wait(5), old)
+        rec = self.decision(old)
+        self.assertEqual(rec.get('model'), 'numeric-comparison', rec.line)
+        # once registered again, the new capability's model (NoInputNoOutput cannot confirm)
+        self.daemon.wait_audit(event='registered', capability='NoInputNoOutput')
+        rec = self.decision(self.call_wait('RequestConfirmation', dev_path(OTHER),
+                                           dbus.UInt32(654321)))
+        self.assertEqual(rec.get('model'), 'unknown', rec.line)
+
+    def test_sighup_while_stopping_is_ignored(self):
+        """A SIGHUP that arrives while pairgated waits for bluetoothd to answer UnregisterAgent
+        is ignored: it used to reload and register the agent again (READY=1 after STOPPING=1,
+        then an exit while registered)."""
+        self.start_daemon()
+        n = len(self.fake.calls)
+        self.daemon.signal(signal.SIGTERM)
+        # the fake runs in this process: UnregisterAgent stays unanswered while we do not iterate
+        self.assertTrue(self.daemon.poll_stderr(lambda: self.daemon.audit(event='stopping')),
+                        self.stderr_tail())
+        self.daemon.signal(signal.SIGHUP)
+        self.daemon.poll_stderr(lambda: self.daemon.audit(event='reload-ok') or
+                                'SIGHUP ignored' in self.daemon.stderr_text)
+        self.assertEqual(self.daemon.wait_exit(15), 0, self.stderr_tail())
+        seq = [c['method'] for c in self.fake.calls[n:]
+               if c['method'] in ('RegisterAgent', 'UnregisterAgent', 'RequestDefaultAgent')]
+        self.assertEqual(seq, ['UnregisterAgent'], 'registered again while stopping')
+        self.assertIsNone(self.fake.default_agent)
+        stopping = [i for i, d in enumerate(self.daemon.notify) if 'STOPPING=1' in d.split('\n')]
+        self.assertTrue(stopping, self.daemon.notify)
+        after = [d for d in self.daemon.notify[stopping[0]:] if 'READY=1' in d.split('\n')]
+        self.assertEqual(after, [], 'READY=1 after STOPPING=1: %r' % self.daemon.notify)
+        self.assertFalse(self.daemon.audit(event='reload-ok'), self.stderr_tail())
+        self.assertIn('SIGHUP ignored', self.daemon.stderr_text)
+
     def test_bad_reload_keeps_old_config(self):
         self.start_daemon()
         n = len(self.fake.calls)

@@ -84,5 +84,35 @@ class HostileNames(BusTestCase):
         self.assertEqual(os.listdir(markers), [], 'a device name was executed')
 
 
+class NameSource(BusTestCase):
+    """PAIRGATE_NAME is the device's Name when it has one; otherwise its Alias only when that is
+    a real alias (bluetoothd makes Alias the address with dashes for a device without a name),
+    and name_source says which. It used to be the Alias, whatever it was."""
+
+    def test_name_and_alias(self):
+        self.fake.clear_devices(emit=False)
+        cases = [  # address, Name, Alias (None: bluetoothd's default), audited name, source
+            ('68:00:00:00:00:01', 'Pixel 7', None, 'Pixel 7', 'name'),
+            ('68:00:00:00:00:02', None, None, None, None),  # Alias is 68-00-00-00-00-02
+            ('68:00:00:00:00:03', None, 'Kitchen radio', 'Kitchen radio', 'alias'),
+            ('68:00:00:00:00:04', 'JBL Flip 5', 'Living room', 'JBL Flip 5', 'name'),
+        ]
+        for addr, name, alias, _, _ in cases:
+            self.fake.add_device(addr, name, alias=alias, emit=False)
+        self.start_daemon(allowlist=[c[0] for c in cases])
+        self.assertEqual(self.fake.devices[harness.dev_path('68:00:00:00:00:02')]
+                         .props['org.bluez.Device1']['Alias'], '68-00-00-00-00-02')
+        for addr, _, _, want, source in cases:
+            with self.subTest(addr):
+                rec = self.decision(self.call_wait('RequestAuthorization', harness.dev_path(addr)))
+                self.assertEqual((rec.get('name'), rec.get('name_source')), (want, source),
+                                 rec.line)
+        # a name learnt later wins over the user's alias
+        path = harness.dev_path('68:00:00:00:00:03')
+        self.fake.set_device(path, Name='Radio 3000')
+        rec = self.decision(self.call_wait('RequestAuthorization', path))
+        self.assertEqual((rec.get('name'), rec.get('name_source')), ('Radio 3000', 'name'),
+                         rec.line)
+
 if __name__ == '__main__':
     harness.main()

@@ -330,6 +330,24 @@ class Names(SpeechTestCase):
         self.assertEqual(self.text(rec), 'From a headset: 0 0 0 0 0 7')
 
 
+    def test_spoken_name_is_the_audited_one(self):
+        """speech says the name the audit records: Name over a user's alias, and for a device
+        without a name its kind, not the address bluetoothd puts in Alias."""
+        named = self.fake.add_device('66:00:00:00:00:01', 'JBL Flip 5', alias='Living room',
+                                     cls=0x240404, connected=True)
+        nameless = self.fake.add_device('66:00:00:00:00:02', None, cls=0x240404, connected=True)
+        self.start({'DisplayPasskey': ['speech']},
+                   {'command': self.fake_command(), 'repeat': 1, 'speak_names': True,
+                    'texts': {'DisplayPasskey': 'From {device}: {passkey}'}})
+        for i, p in enumerate((named, nameless)):
+            self.call('DisplayPasskey', p, dbus.UInt32(i), dbus.UInt16(0))
+            self.wait_records('end', i + 1)
+        self.assertEqual([self.text(r) for r in self.records('start')],
+                         ['From JBL Flip 5: 0 0 0 0 0 0', 'From a headset: 0 0 0 0 0 1'])
+        self.assertEqual([r.get('name') for r in self.daemon.audit(method='DisplayPasskey')],
+                         ['JBL Flip 5', None])
+
+
 class Failures(SpeechTestCase):
 
     def test_missing_binary(self):

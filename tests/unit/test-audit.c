@@ -8,14 +8,16 @@
 #include "macro.h"
 #include "request.h"
 
-static GPtrArray *lines;
+static GPtrArray *lines, *messages;
 
 static void sink(const AuditRecord *r, const char *line, void *userdata) {
         g_ptr_array_add(lines, g_strdup(line));
+        g_ptr_array_add(messages, audit_record_message(r));
 }
 
 static void reset(void) {
         g_ptr_array_set_size(lines, 0);
+        g_ptr_array_set_size(messages, 0);
 }
 
 static void test_escape(void) {
@@ -149,6 +151,11 @@ static void test_request_paths(void) {
         line = lines->pdata[0];
         g_assert_true(g_str_has_prefix(line, "audit event=deny request=1 method=DisplayPinCode"));
         g_assert_null(strstr(line, "987612"));
+        /* ... which bluetoothd ignores: the pairing goes on, and the record says so. */
+        g_assert_nonnull(strstr(line, " decision=deny effect=ignored-by-bluetoothd "));
+        g_assert_nonnull(strstr(messages->pdata[0], "DisplayPinCode from AA:BB:CC:DD:EE:FF: deny"));
+        g_assert_nonnull(strstr(messages->pdata[0], "bluetoothd ignores the refusal and the "
+                                                    "pairing goes on"));
 
         /* Held by an unknown policy name -> error (fail closed), one record. */
         reset();
@@ -156,6 +163,7 @@ static void test_request_paths(void) {
         g_assert_cmpint(c.n_finished, ==, 2);
         g_assert_cmpuint(lines->len, ==, 1);
         g_assert_nonnull(strstr(lines->pdata[0], "event=error"));
+        g_assert_null(strstr(lines->pdata[0], "effect="));
 
         /* Empty route: undecided -> deny. Then timeout with a policy that never answers is covered
          * by the bus tests; here: free of a pending request answers and audits it once. */
@@ -236,6 +244,7 @@ int main(int argc, char *argv[]) {
 
         g_test_init(&argc, &argv, NULL);
         lines = g_ptr_array_new_with_free_func(g_free);
+        messages = g_ptr_array_new_with_free_func(g_free);
         audit_set_backend(AUDIT_BACKEND_STDERR);
         audit_set_sink(sink, NULL);
         g_test_add_func("/audit/escape", test_escape);
@@ -244,5 +253,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/audit/request-timeout-cancel-free", test_request_timeout_cancel_free);
         r = g_test_run();
         g_ptr_array_unref(lines);
+        g_ptr_array_unref(messages);
         return r;
 }

@@ -75,17 +75,37 @@ static void test_full(void) {
 static void test_shipped_file(void) {
         Config *c = NULL;
         char *error = NULL;
+        const config_setting_t *devices, *window;
         int r = config_load_file(PAIRGATE_SOURCE_DIR "/conf/pairgate.conf", &c, &error);
+        int at_start = -1;
 
         if (r < 0)
                 g_error("shipped config does not load: %s", error);
-        /* The safe default: DisplayYesNo, allowlist only, nothing listed. */
+        /* The safe default: DisplayYesNo; nothing listed; a closed window (nothing opens it at
+         * start) before every policy that could approve a stranger; AuthorizeService only for
+         * listed devices. */
         g_assert_cmpint(c->capability, ==, CAPABILITY_DISPLAY_YES_NO);
+        g_assert_true(c->trust_on_approve);
+        devices = config_setting_get_member(config_policy_section(c, "allowlist"), "devices");
+        g_assert_nonnull(devices);
+        g_assert_cmpint(config_setting_length(devices), ==, 0);
+        window = config_policy_section(c, "window");
+        g_assert_nonnull(window);
+        g_assert_true(config_setting_lookup_int(window, "at_start", &at_start));
+        g_assert_cmpint(at_start, ==, 0);
         for (int m = 0; m < _AGENT_METHOD_MAX; m++) {
                 const char *const *route = config_route(c, m);
-                for (; route && *route; route++)
-                        g_assert_cmpstr(*route, ==, "allowlist");
+                bool gated = false;
+
+                for (; route && *route; route++) {
+                        if (streq(*route, "window"))
+                                gated = true;
+                        else if (!streq(*route, "allowlist"))
+                                g_assert_true(gated); /* speech, button: only behind the window */
+                }
         }
+        g_assert_cmpstrv((char **) config_route(c, AGENT_METHOD_AUTHORIZE_SERVICE),
+                         ((const char *const[]){ "allowlist", NULL }));
         config_free(c);
 }
 
