@@ -10,6 +10,10 @@
 #include "pairing-window.h"
 
 #define ADAPTER_INTERFACE "org.bluez.Adapter1"
+/* bluetoothd answers Busy while its own SET_BONDABLE (after a default agent registered) is in
+ * flight: try again shortly, a bounded number of times. */
+#define HOLD_RETRY_USEC (250ULL * 1000ULL)
+#define HOLD_RETRY_MAX  20U
 
 typedef struct AdapterSnapshot {
         bool valid;
@@ -44,6 +48,9 @@ struct PairingWindow {
         DeviceListener *listener;
         sd_event_source *timer;
         sd_event_source *exit_source; /* closes the window before sd-bus closes at exit */
+        sd_event_source *hold_retry;  /* holding closed again after Error.Busy */
+        unsigned hold_retries;
+        sd_bus_slot *adapter_match; /* Adapter1 PropertiesChanged: held closed stays closed */
         AdapterSnapshot snapshot;
         GHashTable *unpaired; /* device paths last seen with Paired = false */
         GList *bus_calls;     /* BusCall* */
@@ -92,13 +99,50 @@ static const char *destination(const PairingWindow *w) {
         return w->owner ? bluez_owner_get(w->owner) : "org.bluez";
 }
 
+static void adapter_hold_closed(PairingWindow *w);
+
+static int on_hold_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        PairingWindow *w = userdata;
+
+        if (!w->open && w->hold_closed && !w->detached)
+                adapter_hold_closed(w);
+        return 0;
+}
+
+/* Held closed, and bluetoothd was busy with its own change: look again soon. */
+static void schedule_hold_retry(PairingWindow *w) {
+        int r;
+
+        if (w->hold_retries >= HOLD_RETRY_MAX) {
+                log_warning("%s: %s stays pairable: bluetoothd kept answering Busy", w->policy,
+                            w->adapter);
+                return;
+        }
+        w->hold_retries++;
+        if (!w->hold_retry)
+                r = sd_event_add_time_relative(w->event, &w->hold_retry, CLOCK_MONOTONIC,
+                                               HOLD_RETRY_USEC, 0, on_hold_retry, w);
+        else {
+                r = sd_event_source_set_time_relative(w->hold_retry, HOLD_RETRY_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(w->hold_retry, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_warning("%s: cannot retry: %s", w->policy, g_strerror(-r));
+}
+
 static int on_set_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         BusCall *c = userdata;
         PairingWindow *w = c->w;
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
         w->bus_calls = g_list_remove(w->bus_calls, c);
-        if (e) {
+        if (e && !c->opening && !w->open && w->hold_closed &&
+            sd_bus_error_has_name(e, "org.bluez.Error.Busy")) {
+                log_info("%s: %s on %s: bluetoothd is busy; trying again", w->policy, c->what,
+                         w->adapter);
+                schedule_hold_retry(w);
+        } else if (e) {
                 log_warning("%s: %s on %s failed: %s: %s", w->policy, c->what, w->adapter, e->name,
                             e->message ? e->message : "");
                 if (c->opening && w->open && c->generation == w->generation) {
@@ -167,6 +211,57 @@ static void adapter_hold_closed(PairingWindow *w) {
                 return;
         adapter_set(w, "Discoverable", 'b', false, false);
         adapter_set(w, "Pairable", 'b', false, false);
+}
+
+/* bluetoothd changed the adapter: while held closed, Pairable and Discoverable stay off (it turns
+ * bondable on by itself when a default agent registers, possibly after our Set). */
+static int on_adapter_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PairingWindow *w = userdata;
+        const char *iface, *key;
+        bool reopened = false;
+        int r;
+
+        if (w->open || !w->hold_closed || w->detached ||
+            !bluez_owner_is(w->owner, sd_bus_message_get_sender(m)))
+                return 0;
+        r = sd_bus_message_read(m, "s", &iface);
+        if (r < 0 || !streq(iface, ADAPTER_INTERFACE))
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r >= 0 && (streq(key, "Pairable") || streq(key, "Discoverable"))) {
+                        int v = 0;
+                        r = sd_bus_message_read(m, "v", "b", &v);
+                        reopened = reopened || (r >= 0 && v);
+                } else if (r >= 0)
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (!reopened)
+                return 0;
+        log_info("%s: %s was made pairable or discoverable while the window is closed: "
+                 "closing it again",
+                 w->policy, w->adapter);
+        adapter_hold_closed(w);
+        return 0;
+}
+
+static void watch_adapter(PairingWindow *w) {
+        _cleanup_free_ char *rule = NULL;
+        int r;
+
+        w->adapter_match = sd_bus_slot_unref(w->adapter_match);
+        if (!w->bus || !w->owner)
+                return;
+        rule = g_strdup_printf("type='signal',sender='org.bluez',path='%s',"
+                               "interface='org.freedesktop.DBus.Properties',"
+                               "member='PropertiesChanged',arg0='" ADAPTER_INTERFACE "'",
+                               w->adapter);
+        r = sd_bus_add_match_async(w->bus, &w->adapter_match, rule, on_adapter_changed, NULL, w);
+        if (r < 0)
+                log_warning("%s: cannot watch %s: %s", w->policy, w->adapter, g_strerror(-r));
 }
 
 static void adapter_restore(PairingWindow *w) {
@@ -357,6 +452,7 @@ unsigned pairing_window_remaining(const PairingWindow *w) {
 void pairing_window_sync(PairingWindow *w) {
         if (!w || w->detached)
                 return;
+        w->hold_retries = 0;
         if (w->open) {
                 /* Registered (again): bluetoothd may have restarted or changed bondable. Keep
                  * the values read before the window opened; read them only if we have none. */
@@ -382,6 +478,7 @@ void pairing_window_reconfigure(PairingWindow *w, const PairingWindowConfig *c) 
                 pairing_window_close(w, "configuration reloaded: another adapter");
                 g_free(w->adapter);
                 w->adapter = g_strdup(c->adapter);
+                watch_adapter(w);
         }
         w->duration_sec = c->duration_sec;
         w->max_pairings = c->pairings;
@@ -475,6 +572,7 @@ int pairing_window_new(PairingWindow **ret, sd_event *event, sd_bus *bus, BluezO
         w->unpaired = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         if (devices)
                 w->listener = device_cache_add_listener(devices, on_device_changed, w);
+        watch_adapter(w);
         r = sd_event_add_exit(event, &w->exit_source, on_exit_loop, w);
         if (r >= 0)
                 r = sd_event_source_set_priority(w->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
@@ -495,6 +593,8 @@ PairingWindow *pairing_window_free(PairingWindow *w, const char *why) {
                 device_cache_remove_listener(w->devices, w->listener);
         sd_event_source_disable_unref(w->timer);
         sd_event_source_disable_unref(w->exit_source);
+        sd_event_source_disable_unref(w->hold_retry);
+        sd_bus_slot_unref(w->adapter_match);
         g_list_free_full(w->bus_calls, (GDestroyNotify) bus_call_free);
         g_hash_table_unref(w->unpaired);
         sd_bus_unref(w->bus);

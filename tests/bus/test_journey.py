@@ -12,7 +12,7 @@ import unittest
 import dbus
 
 import harness
-from harness import (ALLOWED, OTHER, REJECTED, STRANGER, BusTestCase, dev_path, iterate,
+from harness import (ALLOWED, OTHER, STRANGER, BusTestCase, dev_path, iterate,
                      make_config, wait_until)
 from test_button import KEY_CONNECT, Button  # noqa: F401 (the FIFO button)
 
@@ -92,6 +92,24 @@ class Window(JourneyCase):
                         % self.adapter_sets())
         call = self.call_wait('RequestAuthorization', dev_path(STRANGER))
         self.assertRejected(call)
+
+    def test_held_closed_against_bluetoothd(self):
+        """Seen on the real stack: bluetoothd answers Busy to our Set while its own
+        SET_BONDABLE (started by RequestDefaultAgent) is in flight, then announces
+        Pairable=true. Both are undone while the window is closed."""
+        self.fake.adapter.fail_once['Pairable'] = 'org.bluez.Error.Busy'
+        self.start(duration=30)
+        self.assertTrue(wait_until(lambda: not self.adapter('Pairable'), 3),
+                        'Pairable not cleared after Busy: %r\n%s'
+                        % (self.adapter_sets(), self.stderr_tail()))
+        self.assertGreaterEqual([n for n, v in self.adapter_sets()].count('Pairable'), 2)
+        # bluetoothd turns it on again by itself (its delayed SET_BONDABLE)
+        n = len(self.adapter_sets())
+        self.fake.set_adapter(Pairable=True)
+        self.assertTrue(wait_until(lambda: not self.adapter('Pairable'), 3),
+                        'Pairable left on: %r' % self.adapter_sets(n))
+        self.fake.set_adapter(Discoverable=True)
+        self.assertTrue(wait_until(lambda: not self.adapter('Discoverable'), 3))
 
     def test_pairable_when_closed_leaves_the_adapter(self):
         self.start(duration=30, pairable_when_closed=True)

@@ -201,6 +201,7 @@ class _PropsObject(dbus.service.Object):
         self.fake = fake
         self.path = path
         self.props = {}
+        self.fail_once = {}
 
     def export(self):
         self.add_to_connection(self.fake.conn, self.path)
@@ -220,6 +221,11 @@ class _PropsObject(dbus.service.Object):
     def Set(self, iface, name, value, sender=None):
         self.fake.record('Set', sender=sender, path=self.path, iface=iface, name=name,
                          value=value)
+        # fail_once[name] = error name: the next Set of that property fails so (bluetoothd
+        # answers org.bluez.Error.Busy while its own mgmt command is in flight).
+        err = self.fail_once.pop(name, None)
+        if err:
+            raise BluezError(err, name + ': busy')
         if iface not in self.props or name not in self.props[iface]:
             raise BluezError('org.freedesktop.DBus.Error.InvalidArgs', 'No such property ' + name)
         if name not in self.writable.get(iface, ()):
