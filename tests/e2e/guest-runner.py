@@ -37,6 +37,9 @@ ADV_PATH = "/e2e/adv0"
 PROFILE_PATH = "/e2e/profile"
 WORK = "/run/e2e"
 ROLES = {"le": ("hci0", "hci1"), "bredr": ("hci2", "hci3")}  # (responder, initiator)
+# A plan may ask for more controllers in the BR/EDR air ("bredr_controllers": hci2, hci3, ...).
+N_BREDR = int(PLAN.get("bredr_controllers", 2))
+N_ADAPTERS = 2 + N_BREDR
 
 
 def now():
@@ -539,8 +542,8 @@ class Runner:
         sh(["btvirt", "--help"])
         sh(["btmgmt", "--help"])
         for attempt in range(1, 4):
-            for kind, flag, want in (("le", "-L", {0, 1}), ("bredr", "-B", {2, 3})):
-                self.procs["btvirt-" + kind] = bg(["btvirt", flag, "-l2"], "btvirt-%s.log" % kind)
+            for kind, flag, n, want in (("le", "-L", 2, {0, 1}), ("bredr", "-B", N_BREDR, set(range(2, N_ADAPTERS)))):
+                self.procs["btvirt-" + kind] = bg(["btvirt", flag, "-l%d" % n], "btvirt-%s.log" % kind)
                 if not wait_until(lambda: want <= self.mgmt_indexes(), 10):
                     break
             else:
@@ -551,16 +554,16 @@ class Runner:
             for kind in ("le", "bredr"):
                 stop_proc(self.procs.pop("btvirt-" + kind, None))
             wait_until(lambda: not [h for h in os.listdir("/sys/class/bluetooth") if h.startswith("hci")], 10)
-        raise RuntimeError("btvirt controllers hci0..hci3 did not come up (see dmesg.txt)")
+        raise RuntimeError("btvirt controllers hci0..hci%d did not come up (see dmesg.txt)" % (N_ADAPTERS - 1))
 
     def mgmt_indexes(self):
         rc, out = sh(["btmgmt", "info"])
         return {int(m) for m in re.findall(r"^hci(\d+):", out, re.M)}
 
     def mgmt_ready(self):
-        """All four controllers in the kernel's mgmt index list (a controller still in setup is
+        """All controllers in the kernel's mgmt index list (a controller still in setup is
         missing from it, and bluetoothd would then never publish it: seen under heavy load)."""
-        return {0, 1, 2, 3} <= self.mgmt_indexes()
+        return set(range(N_ADAPTERS)) <= self.mgmt_indexes()
 
     def adapters_published(self, n):
         """bluetoothd has published Adapter1 for hci0..hci<n-1>."""
@@ -592,17 +595,22 @@ class Runner:
         call(am.RegisterAdvertisement, dbus.ObjectPath(ADV_PATH), dbus.Dictionary({}, signature="sv"))
 
     def start_bluetoothd(self):
+        t0 = time.monotonic()
+        last = "hci%d" % (N_ADAPTERS - 1)
         if not wait_until(self.mgmt_ready, 30):
-            log("warning: btmgmt info does not list hci0..hci3 yet; starting bluetoothd anyway")
+            log("warning: btmgmt info does not list hci0..%s yet; starting bluetoothd anyway" % last)
         for attempt in (1, 2):
             self.procs["bluetoothd"] = bg([PLAN["bluetoothd"], "-n", "-d", "-E"], "bluetoothd.log")
-            if wait_until(lambda: (pump(0.2) or self.adapters_published(4)), 45):
+            if wait_until(lambda: (pump(0.2) or self.adapters_published(N_ADAPTERS)), 45):
                 break
             if attempt == 2:
-                raise RuntimeError("bluetoothd did not publish hci0..hci3")
-            log("bluetoothd did not publish hci0..hci3 in 45 s: restarting it once")
+                raise RuntimeError("bluetoothd did not publish hci0..%s" % last)
+            log("bluetoothd did not publish hci0..%s in 45 s: restarting it once" % last)
             stop_proc(self.procs["bluetoothd"])
-        self.power_on(4)
+        t_pub = time.monotonic() - t0
+        self.power_on(N_ADAPTERS)
+        self.timing.setdefault("bluetoothd_starts", []).append(
+            {"published_s": round(t_pub, 2), "powered_s": round(time.monotonic() - t0, 2)})
         # BR/EDR responder: page scan on (Discoverable implies Connectable).
         p = self.aprops("hci2")
         call(p.Set, "org.bluez.Adapter1", "DiscoverableTimeout", dbus.UInt32(0))
@@ -666,6 +674,7 @@ class Runner:
             text = open(os.path.join(RES, "conf", conf_name)).read()
             text = text.replace("@INITIATOR_LE@", self.addr["hci1"]).replace("@INITIATOR_BREDR@", self.addr["hci3"])
             text = text.replace("@RESPONDER_LE@", self.addr["hci0"]).replace("@RESPONDER_BREDR@", self.addr["hci2"])
+            text = re.sub(r"@ADDR_(hci\d+)@", lambda m: self.addr[m.group(1)], text)
             text = text.replace("@RESULTS@", RES)
             open(path, "w").write(text)
             open(os.path.join(RES, "conf", conf_name + ".resolved"), "w").write(text)
