@@ -1288,6 +1288,9 @@ class Runner:
         """The owner opens the pairing window: a short press with nothing pending. Returns when
         bluetoothd reports the speaker Pairable (or after 5 s)."""
         r = {"before": self.adapter_state(self.SPEAKER)}
+        if r["before"].get("Pairable"):
+            r.update(already_open=True, pairable_after_s=0.0, after=r["before"], agent_lines=[])
+            return r  # still open: a press now might close it
         mark = self.agent.mark()
         self.press(150, "short press with nothing pending: open the pairing window")
         r["pairable_after_s"] = self.wait_adapter(self.SPEAKER, "Pairable", True, 5)
