@@ -37,6 +37,10 @@ ADV_PATH = "/e2e/adv0"
 PROFILE_PATH = "/e2e/profile"
 WORK = "/run/e2e"
 ROLES = {"le": ("hci0", "hci1"), "bredr": ("hci2", "hci3")}  # (responder, initiator)
+# The journey cases (run-e2e: "bredr_controllers": 4) put two more BR/EDR controllers in the
+# BR/EDR air: hci2 is the speaker, hci3 the guest's phone, hci4 the owner's, hci5 a neighbour's.
+N_BREDR = int(PLAN.get("bredr_controllers", 2))
+N_ADAPTERS = 2 + N_BREDR
 
 
 def now():
@@ -427,6 +431,9 @@ class Runner:
         self.case_button = None    # "short" | "long" | "before" while a button case runs
         self.case_button_waits = []
         self.case_speech_dir = None
+        self.journey_mode = False  # set when the journey cases begin (see run_journey_case)
+        self.adapter_log = []      # Adapter1 Pairable/Discoverable as bluetoothd announces them
+        self.journey = {}
 
     # --- button cases: press the real key when pairgated says the request waits for it
     def on_button_wait(self):
@@ -506,7 +513,7 @@ class Runner:
         if rc != 0:
             raise RuntimeError("dbus-daemon: " + out)
         self.start_controllers()
-        if any(c.get("button") for c in PLAN["cases"]):
+        if any(c.get("button") or c["kind"] == "journey" for c in PLAN["cases"]):
             rc, out = sh(["modprobe", "-a", "uinput", "evdev"])
             self.timing["modprobe_uinput"] = [rc, out.strip()]
             self.key = UinputKey()
@@ -519,6 +526,7 @@ class Runner:
         self.adv = Advertisement(self.helper)
         self.profile = Profile(self.helper, self)
         GLib.timeout_add(500, self.check_pending_passkey_timeout)
+        self.watch_adapters()
         self.agent = AgentProc(self)
         self.start_bluetoothd()
         self.timing["setup_s"] = round(time.monotonic() - t, 2)
@@ -539,8 +547,8 @@ class Runner:
         sh(["btvirt", "--help"])
         sh(["btmgmt", "--help"])
         for attempt in range(1, 4):
-            for kind, flag, want in (("le", "-L", {0, 1}), ("bredr", "-B", {2, 3})):
-                self.procs["btvirt-" + kind] = bg(["btvirt", flag, "-l2"], "btvirt-%s.log" % kind)
+            for kind, flag, n, want in (("le", "-L", 2, {0, 1}), ("bredr", "-B", N_BREDR, set(range(2, N_ADAPTERS)))):
+                self.procs["btvirt-" + kind] = bg(["btvirt", flag, "-l%d" % n], "btvirt-%s.log" % kind)
                 if not wait_until(lambda: want <= self.mgmt_indexes(), 10):
                     break
             else:
@@ -551,16 +559,16 @@ class Runner:
             for kind in ("le", "bredr"):
                 stop_proc(self.procs.pop("btvirt-" + kind, None))
             wait_until(lambda: not [h for h in os.listdir("/sys/class/bluetooth") if h.startswith("hci")], 10)
-        raise RuntimeError("btvirt controllers hci0..hci3 did not come up (see dmesg.txt)")
+        raise RuntimeError("btvirt controllers hci0..hci%d did not come up (see dmesg.txt)" % (N_ADAPTERS - 1))
 
     def mgmt_indexes(self):
         rc, out = sh(["btmgmt", "info"])
         return {int(m) for m in re.findall(r"^hci(\d+):", out, re.M)}
 
     def mgmt_ready(self):
-        """All four controllers in the kernel's mgmt index list (a controller still in setup is
+        """All controllers in the kernel's mgmt index list (a controller still in setup is
         missing from it, and bluetoothd would then never publish it: seen under heavy load)."""
-        return {0, 1, 2, 3} <= self.mgmt_indexes()
+        return set(range(N_ADAPTERS)) <= self.mgmt_indexes()
 
     def adapters_published(self, n):
         """bluetoothd has published Adapter1 for hci0..hci<n-1>."""
@@ -592,21 +600,28 @@ class Runner:
         call(am.RegisterAdvertisement, dbus.ObjectPath(ADV_PATH), dbus.Dictionary({}, signature="sv"))
 
     def start_bluetoothd(self):
+        t0 = time.monotonic()
+        last = "hci%d" % (N_ADAPTERS - 1)
         if not wait_until(self.mgmt_ready, 30):
-            log("warning: btmgmt info does not list hci0..hci3 yet; starting bluetoothd anyway")
+            log("warning: btmgmt info does not list hci0..%s yet; starting bluetoothd anyway" % last)
         for attempt in (1, 2):
             self.procs["bluetoothd"] = bg([PLAN["bluetoothd"], "-n", "-d", "-E"], "bluetoothd.log")
-            if wait_until(lambda: (pump(0.2) or self.adapters_published(4)), 45):
+            if wait_until(lambda: (pump(0.2) or self.adapters_published(N_ADAPTERS)), 45):
                 break
             if attempt == 2:
-                raise RuntimeError("bluetoothd did not publish hci0..hci3")
-            log("bluetoothd did not publish hci0..hci3 in 45 s: restarting it once")
+                raise RuntimeError("bluetoothd did not publish hci0..%s" % last)
+            log("bluetoothd did not publish hci0..%s in 45 s: restarting it once" % last)
             stop_proc(self.procs["bluetoothd"])
-        self.power_on(4)
-        # BR/EDR responder: page scan on (Discoverable implies Connectable).
-        p = self.aprops("hci2")
-        call(p.Set, "org.bluez.Adapter1", "DiscoverableTimeout", dbus.UInt32(0))
-        call(p.Set, "org.bluez.Adapter1", "Discoverable", dbus.Boolean(True))
+        t_pub = time.monotonic() - t0
+        self.power_on(N_ADAPTERS)
+        self.timing.setdefault("bluetoothd_starts", []).append(
+            {"published_s": round(t_pub, 2), "powered_s": round(time.monotonic() - t0, 2)})
+        if not self.journey_mode:
+            # BR/EDR responder: page scan on (Discoverable implies Connectable). In the journey
+            # the speaker's Pairable/Discoverable belong to pairgated's pairing window.
+            p = self.aprops("hci2")
+            call(p.Set, "org.bluez.Adapter1", "DiscoverableTimeout", dbus.UInt32(0))
+            call(p.Set, "org.bluez.Adapter1", "Discoverable", dbus.Boolean(True))
         self.advertise()
         self.sc_state = {}
         self.init_cap = None
@@ -666,6 +681,7 @@ class Runner:
             text = open(os.path.join(RES, "conf", conf_name)).read()
             text = text.replace("@INITIATOR_LE@", self.addr["hci1"]).replace("@INITIATOR_BREDR@", self.addr["hci3"])
             text = text.replace("@RESPONDER_LE@", self.addr["hci0"]).replace("@RESPONDER_BREDR@", self.addr["hci2"])
+            text = re.sub(r"@ADDR_(hci\d+)@", lambda m: self.addr[m.group(1)], text)
             text = text.replace("@RESULTS@", RES)
             open(path, "w").write(text)
             open(os.path.join(RES, "conf", conf_name + ".resolved"), "w").write(text)
@@ -912,6 +928,523 @@ class Runner:
         except Exception:
             pass
 
+    # ============================================================================================
+    # Journey cases (issue #12): one speaker, several phones, one story. They run last and in
+    # order, keep their bonds from one case to the next, and read what bluetoothd and the
+    # initiator observe (Device1 Paired/Trusted on both sides, Adapter1 Pairable/Discoverable,
+    # Profile1.NewConnection, the Pair()/ConnectProfile() results and times), not only
+    # pairgated's log. Roles (BR/EDR air: btvirt -B -l4; LE air: btvirt -L -l2):
+    SPEAKER, GUEST, OWNER, NEIGHBOUR = "hci2", "hci3", "hci4", "hci5"
+    SPEAKER_LE, NEIGHBOUR_LE = "hci0", "hci1"
+
+    def watch_adapters(self):
+        """Records every Pairable/Discoverable value bluetoothd announces for an adapter (its
+        PropertiesChanged signals, and the values an adapter object is published with)."""
+        def changed(iface, props, invalidated, path=None):
+            if iface != "org.bluez.Adapter1" or not path or path.count("/") != 3:
+                return
+            for k in ("Pairable", "Discoverable"):
+                if k in props:
+                    self.adapter_log.append({"t": round(now(), 3), "hci": path.rsplit("/", 1)[1], "prop": k,
+                                             "value": bool(props[k]), "via": "PropertiesChanged"})
+
+        def added(path, ifaces):
+            a = ifaces.get("org.bluez.Adapter1")
+            if a is None:
+                return
+            for k in ("Pairable", "Discoverable"):
+                if k in a:
+                    self.adapter_log.append({"t": round(now(), 3), "hci": str(path).rsplit("/", 1)[1], "prop": k,
+                                             "value": bool(a[k]), "via": "InterfacesAdded"})
+        self.helper.add_signal_receiver(changed, signal_name="PropertiesChanged", dbus_interface=PROPS,
+                                        path_keyword="path")
+        self.helper.add_signal_receiver(added, signal_name="InterfacesAdded",
+                                        dbus_interface="org.freedesktop.DBus.ObjectManager")
+
+    def dev_path(self, hci, peer):
+        return "/org/bluez/%s/dev_%s" % (hci, self.addr[peer].replace(":", "_"))
+
+    def dev_state(self, hci, peer):
+        """Device1 as bluetoothd on `hci`'s side publishes the device `peer` (exists=False: none)."""
+        try:
+            p = dbus.Interface(self.helper.get_object(BLUEZ, self.dev_path(hci, peer)), PROPS)
+            a = call(p.GetAll, "org.bluez.Device1", timeout=5)
+        except (dbus.DBusException, CallTimeout) as e:
+            return {"exists": False, "error": err_name(e)}
+        d = {"exists": True}
+        for k in ("Paired", "Bonded", "Trusted", "Connected", "Blocked"):
+            if k in a:
+                d[k] = bool(a[k])
+        return d
+
+    def adapter_state(self, hci):
+        try:
+            a = call(self.aprops(hci).GetAll, "org.bluez.Adapter1", timeout=5)
+            return {k: (bool(a[k]) if k in ("Pairable", "Discoverable", "Powered") else int(a[k]))
+                    for k in ("Pairable", "Discoverable", "PairableTimeout", "DiscoverableTimeout", "Powered") if k in a}
+        except (dbus.DBusException, CallTimeout) as e:
+            return {"error": err_name(e)}
+
+    def wait_adapter(self, hci, prop, value, timeout):
+        """Waits until bluetoothd reports Adapter1.<prop> == value; returns seconds or None."""
+        t = time.monotonic()
+        ok = wait_until(lambda: self.adapter_state(hci).get(prop) == value or (pump(0.05) and False), timeout)
+        return round(time.monotonic() - t, 2) if ok else None
+
+    def wait_dev(self, hci, peer, prop, value, timeout):
+        t = time.monotonic()
+        ok = wait_until(lambda: self.dev_state(hci, peer).get(prop) == value or (pump(0.05) and False), timeout)
+        return round(time.monotonic() - t, 2) if ok else None
+
+    def settle_adapter(self, hci, quiet=2.0, limit=10.0):
+        """Waits until bluetoothd has announced no Pairable/Discoverable change for `hci` during
+        `quiet` seconds (at most `limit`); returns (the adapter's state, seconds waited)."""
+        t = time.monotonic()
+
+        def last():
+            return max([e["t"] for e in self.adapter_log if e["hci"] == hci] or [0])
+        wait_until(lambda: now() - last() >= quiet and time.monotonic() - t >= quiet, limit)
+        return self.adapter_state(hci), round(time.monotonic() - t, 2)
+
+    def speech_lines(self):
+        try:
+            return open(os.path.join(RES, "speech", "journey", "log")).read().splitlines()
+        except OSError:
+            return []
+
+    def press(self, ms, why):
+        self.key.emit(1, why)
+        pump(ms / 1000.0)
+        self.key.emit(0, "%s: released after %d ms" % (why, ms))
+
+    def start_call(self, method, *args, timeout=50):
+        """An asynchronous D-Bus call whose reply lands in the returned box (the main loop keeps
+        running: the test presses the button or connects another phone meanwhile)."""
+        box = {"t0": now()}
+        method(*args, reply_handler=lambda *r: box.update(ok=True, t1=now()),
+               error_handler=lambda e: box.update(ok=False, error=err_name(e), message=e.get_dbus_message()
+                                                   if isinstance(e, dbus.DBusException) else str(e), t1=now()),
+               timeout=timeout)
+        return box
+
+    def finish_call(self, box, timeout):
+        if not wait_until(lambda: "t1" in box, timeout):
+            box.update(ok=False, error="CallTimeout", message="no reply in %ss" % timeout, t1=now())
+        r = {k: box[k] for k in ("ok", "error", "message") if k in box}
+        r["s"] = round(box["t1"] - box["t0"], 3)
+        r["t0"], r["t1"] = round(box["t0"], 3), round(box["t1"], 3)
+        return r
+
+    def idev(self, hci, peer):
+        """Device1 of `peer` on the initiator's D-Bus connection (the one that registered the
+        initiator agent: Pair() uses that agent's capability)."""
+        return dbus.Interface(self.ibus.get_object(BLUEZ, self.dev_path(hci, peer)), "org.bluez.Device1")
+
+    def disconnect_link(self, init, resp, transport="bredr"):
+        return sh(["btmgmt", "--index", init[3:], "disconnect", "-t", "1" if transport == "le" else "0",
+                   self.addr[resp]])[0]
+
+    def forget(self, hci, peer):
+        try:
+            call(self.adapter(hci).RemoveDevice, dbus.ObjectPath(self.dev_path(hci, peer)), timeout=15)
+            return "ok"
+        except (dbus.DBusException, CallTimeout) as e:
+            return err_name(e)
+
+    def connect_profile(self, init, resp, timeout=30):
+        """Device1.ConnectProfile(uuid) from the phone `init`: the external RFCOMM profile
+        (RequireAuthorization) of the speaker. Returns the result with the NewConnection the
+        speaker's side got for this phone."""
+        before = len(self.profile_events)
+        self.ensure_initiator("DisplayYesNo")
+        dev = self.idev(init, resp)
+        r = self.finish_call(self.start_call(dev.ConnectProfile, self.journey["uuid"], timeout=timeout), timeout + 5)
+        pump(0.8)
+        want = self.dev_path(resp, init)
+        r["speaker_new_connection"] = [e for e in self.profile_events[before:]
+                                       if e["event"] == "NewConnection" and e["device"] == want]
+        try:
+            call(dev.DisconnectProfile, self.journey["uuid"], timeout=10)
+        except Exception:
+            pass
+        return r
+
+    def journey_register_profile(self):
+        self.unregister_profile()
+        self.register_profile({"uuid": self.journey["uuid"], "channel": 7})
+
+    def journey_restart_agent(self, conf, rec, key):
+        """(Re)starts pairgated with `conf` and waits for its 'registered' record."""
+        if self.agent.alive():
+            self.agent.stop()
+        t = time.monotonic()
+        mark = self.agent.mark()
+        ok = self.ensure_agent(conf)
+        rec[key] = {"registered": ok, "s": round(time.monotonic() - t, 2), "t": round(now(), 3),
+                    "lines": self.agent.since(mark)}
+        return ok
+
+    def journey_restart_bluetoothd(self):
+        """Stops bluetoothd (SIGTERM) and starts it again; bonds stay in /var/lib/bluetooth.
+        The external profile and the initiator agent are registered again (bluetoothd forgot
+        them); the speaker's Pairable/Discoverable are left to pairgated."""
+        t = time.monotonic()
+        rc = stop_proc(self.procs["bluetoothd"], signal.SIGTERM, 10)
+        t_stop = time.monotonic() - t
+        pump(0.3)
+        self.start_bluetoothd()
+        t_up = time.monotonic() - t
+        self.journey_register_profile()
+        self.ensure_initiator("DisplayYesNo")
+        return {"exit": rc, "s": round(time.monotonic() - t, 2), "stop_s": round(t_stop, 2), "up_s": round(t_up, 2),
+                "t": round(now(), 3)}
+
+    def journey_begin(self, rec):
+        """Once, before the first journey case: no bond left between the journey's controllers,
+        the speech log directory, the external profile, the initiator agent (DisplayYesNo)."""
+        self.journey_mode = True
+        self.journey = {"uuid": PLAN.get("journey_uuid", "8f2e1a30-6b3d-4f0e-9c1a-5e2d7a9b0c11")}
+        os.makedirs(os.path.join(RES, "speech", "journey"), exist_ok=True)
+        for phone in (self.GUEST, self.OWNER, self.NEIGHBOUR):
+            self.forget(self.SPEAKER, phone)
+            self.forget(phone, self.SPEAKER)
+        self.forget(self.SPEAKER_LE, self.NEIGHBOUR_LE)
+        self.forget(self.NEIGHBOUR_LE, self.SPEAKER_LE)
+        self.journey_register_profile()
+        self.ensure_initiator("DisplayYesNo")
+        self.ensure_sc(self.NEIGHBOUR_LE, True)
+        self.ensure_sc(self.SPEAKER_LE, True)
+
+    def page_probe(self, phone, speaker):
+        """Does the speaker accept `phone`'s BR/EDR page at all? A raw HCI Create Connection
+        (hcitool cc), no L2CAP. When the speaker's kernel rejects the page (not connectable, not
+        in its accept list) btvirt 5.66 tells only the speaker (Connection Complete 0x02 after its
+        Reject Connection Request), never the pager: the page would hang, and ConnectDevice's
+        L2CAP socket, closed later, makes this guest kernel BUG in hci_chan_del (bluetoothd dies
+        with SIGSEGV; see README). So strangers page first, and a page still pending after 2 s is
+        cancelled (Create Connection Cancel: btvirt then completes it on the pager's side)."""
+        t = now()
+        p = subprocess.Popen(["hcitool", "-i", phone, "cc", self.addr[speaker]], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True)
+        r = {}
+        if not wait_until(lambda: p.poll() is not None, 2.0):
+            le = " ".join(self.addr[speaker].split(":")[::-1]).split()
+            r["cancel"] = sh(["hcitool", "-i", phone, "cmd", "0x01", "0x0008"] + le, timeout=10)[0]
+            if not wait_until(lambda: p.poll() is not None, 5):
+                p.kill()
+        out = p.communicate()[0]
+        ok = p.returncode == 0 and "Can't" not in out  # hcitool exits 0 after "Can't create connection"
+        r.update({"ok": ok, "rc": p.returncode, "out": out.strip()[-200:], "s": round(now() - t, 3)})
+        if ok:  # drop it again (mgmt: hcitool dc does not find a link made this way)
+            pump(0.3)
+            self.disconnect_link(phone, speaker)
+            wait_until(lambda: not self.dev_state(phone, speaker).get("Connected"), 3)
+        return r
+
+    def pair_phone(self, phone, speaker, transport="bredr", press=None, probe=False):
+        """A phone pairs with the speaker: ConnectDevice, then Device1.Pair() from the initiator
+        agent's connection (DisplayYesNo). press: None (nobody touches the button), "short" (a
+        person presses once the speaker has said the code), or a callable run once the request
+        waits for the button (it may press). probe: a stranger's phone checks first that the
+        speaker answers a page at all (page_probe). Returns what the phone and the speaker saw."""
+        a = {"phone": phone, "speaker": speaker, "transport": transport}
+        self.ensure_initiator("DisplayYesNo")
+        amark, cmark, smark = self.agent.mark(), len(self.case_calls), len(self.speech_lines())
+        wmark = len(self.case_button_waits)
+        if probe and transport == "bredr":
+            a["page"] = self.page_probe(phone, speaker)
+            if not a["page"]["ok"]:
+                a["pair"] = {"ok": False, "error": "not-connectable",
+                             "message": "the speaker does not answer a page: %s" % a["page"]["out"], "s": a["page"]["s"]}
+                pump(0.3)
+                a["agent_lines_t"] = [[round(t, 3), l] for t, l in self.agent.lines[amark:]]
+                a["initiator_calls"] = self.case_calls[cmark:]
+                a["speech"] = self.speech_lines()[smark:]
+                return a
+        tc = now()
+        params = {"Address": self.addr[speaker]}
+        if transport == "le":
+            params["AddressType"] = "public"
+        devpath = self.dev_path(phone, speaker)
+        try:
+            devpath = call(self.adapter(phone).ConnectDevice, dbus.Dictionary(params, signature="sv"), timeout=25)
+            a["connect"] = {"ok": True}
+        except (dbus.DBusException, CallTimeout) as e:
+            a["connect"] = {"ok": False, "error": err_name(e),
+                            "message": e.get_dbus_message() if isinstance(e, dbus.DBusException) else str(e)}
+            if err_name(e) == "org.bluez.Error.AlreadyExists":
+                a["connect"]["ok"] = True
+        a["connect"]["s"] = round(now() - tc, 3)
+        if a["connect"]["ok"]:
+            dprops = dbus.Interface(self.helper.get_object(BLUEZ, devpath), PROPS)
+            a["services_resolved"] = wait_until(
+                lambda: bool(call(dprops.Get, "org.bluez.Device1", "ServicesResolved", timeout=5)), 15)
+        try:
+            dev = dbus.Interface(self.ibus.get_object(BLUEZ, devpath), "org.bluez.Device1")
+            box = self.start_call(dev.Pair, timeout=50)
+        except dbus.DBusException as e:
+            box = {"t0": now(), "t1": now(), "ok": False, "error": err_name(e), "message": "no device: %s" % e}
+        if press is not None:
+            if wait_until(lambda: len(self.case_button_waits) > wmark or "t1" in box, 15) and "t1" not in box:
+                a["button_wait_t"] = self.case_button_waits[wmark]
+                if press == "short":
+                    # the owner presses once the speaker is saying the code (its command started;
+                    # espeak-ng alone takes 1-4 s under TCG)
+                    a["speech_started"] = wait_until(
+                        lambda: any(l.startswith("start ") for l in self.speech_lines()[smark:]) or "t1" in box, 10)
+                    pump(0.3)
+                    if "t1" not in box:
+                        self.press(150, "short press: the owner accepts %s" % phone)
+                else:
+                    press(a, box)
+        a["pair"] = self.finish_call(box, 50)
+        pump(0.5)
+        a["agent_lines_t"] = [[round(t, 3), l] for t, l in self.agent.lines[amark:]]
+        a["initiator_calls"] = self.case_calls[cmark:]
+        a["speech"] = self.speech_lines()[smark:]
+        return a
+
+    def stranger_leaves(self, phone, speaker, transport):
+        """The neighbour walks away: its link is dropped and both sides forget it."""
+        if self.dev_state(phone, speaker).get("Connected"):
+            self.disconnect_link(phone, speaker, transport)
+        return [self.forget(phone, speaker), self.forget(speaker, phone)]
+
+    # --- the cases
+    def j_guest_approved_streams(self, case, rec):
+        """pairgated starts with window.at_start: the window is open; a guest pairs (numeric
+        comparison), the speaker says the code, the owner presses, the guest streams."""
+        self.journey_begin(rec)
+        rec["speaker_before_agent"] = self.adapter_state(self.SPEAKER)
+        if not self.journey_restart_agent(case["conf"], rec, "agent_start"):
+            raise RuntimeError("pairgated did not log 'audit event=registered' within 20 s")
+        rec["window_open_after_s"] = self.wait_adapter(self.SPEAKER, "Pairable", True, 5)
+        rec["speaker_window_open"] = self.adapter_state(self.SPEAKER)
+        a = rec["guest_pairing"] = self.pair_phone(self.GUEST, self.SPEAKER, press="short")
+        rec["trusted_after_s"] = self.wait_dev(self.SPEAKER, self.GUEST, "Trusted", True, 5) if a["pair"].get("ok") else None
+        rec["speaker_sees_guest"] = self.dev_state(self.SPEAKER, self.GUEST)
+        rec["guest_sees_speaker"] = self.dev_state(self.GUEST, self.SPEAKER)
+        rec["window_closed_after_s"] = self.wait_adapter(self.SPEAKER, "Pairable", False, 5)
+        rec["speaker_after_pairing"] = self.adapter_state(self.SPEAKER)
+        # the guest plays music: the profile connection (RequireAuthorization)
+        pmark = self.agent.mark()
+        rec["profile"] = self.connect_profile(self.GUEST, self.SPEAKER)
+        rec["profile"]["agent_lines"] = self.agent.since(pmark)
+        self.disconnect_link(self.GUEST, self.SPEAKER)
+
+    def j_reconnect_next_day(self, case, rec):
+        """The next day: pairgated and bluetoothd were restarted (window closed); the guest
+        reconnects its profile: no agent call at all."""
+        rec["speaker_sees_guest_before"] = self.dev_state(self.SPEAKER, self.GUEST)
+        self.agent.stop()
+        rec["bluetoothd_restart"] = self.journey_restart_bluetoothd()
+        if not self.journey_restart_agent(case["conf"], rec, "agent_start"):
+            raise RuntimeError("pairgated did not log 'audit event=registered' within 20 s")
+        pump(1.0)
+        rec["speaker_after_restart"] = self.adapter_state(self.SPEAKER)
+        rec["speaker_sees_guest"] = self.dev_state(self.SPEAKER, self.GUEST)
+        rec["guest_sees_speaker"] = self.dev_state(self.GUEST, self.SPEAKER)
+        amark, cmark = self.agent.mark(), len(self.case_calls)
+        rec["profile"] = self.connect_profile(self.GUEST, self.SPEAKER)
+        pump(0.3)
+        rec["profile"]["agent_lines"] = self.agent.since(amark)
+        rec["profile"]["initiator_calls"] = self.case_calls[cmark:]
+        self.disconnect_link(self.GUEST, self.SPEAKER)
+
+    def j_neighbour_window_closed(self, case, rec):
+        """The window is closed: a neighbour tries to pair, over BR/EDR with the speaker's window
+        adapter and over LE with its other adapter."""
+        rec["speaker_before"] = {h: self.adapter_state(h) for h in (self.SPEAKER, self.SPEAKER_LE)}
+        rec["attempts"] = []
+        for phone, speaker, tr in ((self.NEIGHBOUR, self.SPEAKER, "bredr"), (self.NEIGHBOUR_LE, self.SPEAKER_LE, "le")):
+            a = self.pair_phone(phone, speaker, tr, probe=True)
+            a["speaker_sees_phone"] = self.dev_state(speaker, phone)
+            a["phone_sees_speaker"] = self.dev_state(phone, speaker)
+            a["cleanup"] = self.stranger_leaves(phone, speaker, tr)
+            rec["attempts"].append(a)
+
+    def j_neighbour_does_not_block_owner(self, case, rec):
+        """The owner pairs their own phone in a window they opened (allowlisted). Later, with
+        the window open again, a neighbour's request waits for the button; meanwhile the owner's
+        phone connects its profile. The neighbour pairs over LE (hci1 -> hci0): bluetoothd has
+        one request at a time per agent, whatever the adapter, and btvirt 5.66 cannot carry two
+        BR/EDR links to one controller whose handles differ on the two ends (send_acl() forwards
+        the sender's handle: the owner's L2CAP would land on the neighbour's link)."""
+        rec["window_press_1"] = self.open_window()
+        o = rec["owner_pairing"] = self.pair_phone(self.OWNER, self.SPEAKER)
+        rec["owner_trusted_after_s"] = self.wait_dev(self.SPEAKER, self.OWNER, "Trusted", True, 5) if o["pair"].get("ok") else None
+        rec["speaker_sees_owner"] = self.dev_state(self.SPEAKER, self.OWNER)
+        rec["owner_sees_speaker"] = self.dev_state(self.OWNER, self.SPEAKER)
+        rec["window_closed_after_s"] = self.wait_adapter(self.SPEAKER, "Pairable", False, 5)
+        self.disconnect_link(self.OWNER, self.SPEAKER)
+        pump(0.5)
+        rec["window_press_2"] = self.open_window()
+
+        def meanwhile(a, box):
+            # the neighbour's request waits for the button: the owner's phone connects now
+            amark, cmark = self.agent.mark(), len(self.case_calls)
+            p = self.connect_profile(self.OWNER, self.SPEAKER)
+            p["agent_lines"] = self.agent.since(amark)
+            p["initiator_calls"] = self.case_calls[cmark:]
+            p["neighbour_still_waiting"] = "t1" not in box
+            rec["owner_profile"] = p
+            # then the owner refuses the neighbour: a long press
+            if "t1" not in box:
+                a["long_press_t"] = now()
+                self.press(1400, "long press: the owner refuses %s" % self.NEIGHBOUR)
+        n = rec["neighbour_pairing"] = self.pair_phone(self.NEIGHBOUR_LE, self.SPEAKER_LE, "le", press=meanwhile)
+        n["speaker_sees_phone"] = self.dev_state(self.SPEAKER_LE, self.NEIGHBOUR_LE)
+        n["phone_sees_speaker"] = self.dev_state(self.NEIGHBOUR_LE, self.SPEAKER_LE)
+        n["cleanup"] = self.stranger_leaves(self.NEIGHBOUR_LE, self.SPEAKER_LE, "le")
+        self.disconnect_link(self.OWNER, self.SPEAKER)
+
+    def open_window(self):
+        """The owner opens the pairing window: a short press with nothing pending. Returns when
+        bluetoothd reports the speaker Pairable (or after 5 s)."""
+        r = {"before": self.adapter_state(self.SPEAKER)}
+        if r["before"].get("Pairable"):
+            r.update(already_open=True, pairable_after_s=0.0, after=r["before"], agent_lines=[])
+            return r  # still open: a press now might close it
+        mark = self.agent.mark()
+        self.press(150, "short press with nothing pending: open the pairing window")
+        r["pairable_after_s"] = self.wait_adapter(self.SPEAKER, "Pairable", True, 5)
+        r["after"] = self.adapter_state(self.SPEAKER)
+        pump(0.2)
+        r["agent_lines"] = self.agent.since(mark)
+        return r
+
+    def j_bond_overwrite_refused(self, case, rec):
+        """The owner's phone (allowlisted, paired) lost its bond on its own side only and pairs
+        again while the window is open: the allowlist must not approve it; nobody presses."""
+        rec["speaker_sees_owner_before"] = self.dev_state(self.SPEAKER, self.OWNER)
+        st = self.adapter_state(self.SPEAKER)
+        rec["window_was_open"] = st.get("Pairable")
+        if not st.get("Pairable"):
+            rec["window_press"] = self.open_window()
+        rec["owner_forgets"] = self.forget(self.OWNER, self.SPEAKER)
+        rec["owner_sees_speaker_before"] = self.dev_state(self.OWNER, self.SPEAKER)
+        a = rec["owner_pairing"] = self.pair_phone(self.OWNER, self.SPEAKER, press=lambda a, box: None)
+        rec["speaker_sees_owner"] = self.dev_state(self.SPEAKER, self.OWNER)
+        rec["owner_sees_speaker"] = self.dev_state(self.OWNER, self.SPEAKER)
+        self.disconnect_link(self.OWNER, self.SPEAKER)
+        pump(0.5)
+        rec["speaker_sees_owner_later"] = self.dev_state(self.SPEAKER, self.OWNER)
+        _ = a
+
+    def j_bluetoothd_restart_window(self, case, rec):
+        """What agent registrations do to Pairable in bluetoothd, then bluetoothd restarted under
+        a pairgated whose window is closed, then pairing attempts: the neighbour, and the owner's
+        phone (its own bond forgotten in bond-overwrite-refused, still bonded on the speaker)."""
+        facts = rec["pairable_facts"] = []
+        mgr = dbus.Interface(self.ibus.get_object(BLUEZ, "/org/bluez"), "org.bluez.AgentManager1")
+
+        def fact(what):
+            pump(0.6)  # bluetoothd's mgmt Set Bondable is asynchronous
+            facts.append({"t": round(now(), 3), "what": what,
+                          "Pairable": {h: self.adapter_state(h).get("Pairable")
+                                       for h in (self.SPEAKER_LE, self.SPEAKER, self.GUEST)}})
+
+        self.ensure_initiator("DisplayYesNo")
+        fact("pairgated default, the test's initiator agent registered too")
+        self.agent.stop()
+        fact("pairgated stopped: the other registered agent becomes the default")
+        call(mgr.UnregisterAgent, dbus.ObjectPath(INITIATOR_PATH))
+        self.init_cap = None
+        fact("no agent registered at all")
+        call(mgr.RegisterAgent, dbus.ObjectPath(INITIATOR_PATH), "DisplayYesNo")
+        self.init_cap = "DisplayYesNo"
+        fact("one agent registered with RegisterAgent only")
+        call(mgr.RequestDefaultAgent, dbus.ObjectPath(INITIATOR_PATH))
+        fact("the same agent: RequestDefaultAgent")
+        call(mgr.UnregisterAgent, dbus.ObjectPath(INITIATOR_PATH))
+        self.init_cap = None
+        fact("that agent unregistered: no agent left")
+        # pairgated (window closed: at_start = 0) starts and registers
+        amark = len(self.adapter_log)
+        if not self.journey_restart_agent(case["conf"], rec, "agent_start"):
+            raise RuntimeError("pairgated did not log 'audit event=registered' within 20 s")
+        rec["at_registration"] = self.adapter_state(self.SPEAKER)
+        rec["settled_after_start"], rec["settle_start_s"] = self.settle_adapter(self.SPEAKER)
+        fact("pairgated started and registered (window closed)")
+        rec["adapter_log_start"] = self.adapter_log[amark:]
+        self.ensure_initiator("DisplayYesNo")
+        fact("the initiator's agent registered again (pairgated stays the default)")
+        # bluetoothd restarts under the running pairgated
+        amark, mark = len(self.adapter_log), self.agent.mark()
+        rec["bluetoothd_restart"] = self.journey_restart_bluetoothd()
+        rec["reregistered"] = self.agent.wait_line(r"^audit .*event=registered", mark, 20)
+        rec["reregistered_t"] = next((round(t, 3) for t, l in self.agent.lines[mark:]
+                                      if re.match(r"^audit .*event=registered", l)), None)
+        rec["after_reregistration"] = self.adapter_state(self.SPEAKER)
+        pump(1.5)
+        rec["after_reregistration_1_5s"] = self.adapter_state(self.SPEAKER)
+        rec["settled_after_restart"], rec["settle_restart_s"] = self.settle_adapter(self.SPEAKER)
+        rec["lifecycle_lines"] = self.agent.since(mark)
+        rec["adapter_log_restart"] = self.adapter_log[amark:]
+        fact("bluetoothd restarted, pairgated registered again")
+        # pairing attempts with the window closed
+        rec["attempts"] = []
+        for phone in (self.NEIGHBOUR, self.OWNER):
+            # the owner's phone is still in the speaker's accept list: its page is answered
+            a = self.pair_phone(phone, self.SPEAKER, probe=phone == self.NEIGHBOUR)
+            a["speaker_sees_phone"] = self.dev_state(self.SPEAKER, phone)
+            a["phone_sees_speaker"] = self.dev_state(phone, self.SPEAKER)
+            if phone == self.NEIGHBOUR:
+                a["cleanup"] = self.stranger_leaves(phone, self.SPEAKER, "bredr")
+            elif a["phone_sees_speaker"].get("Connected"):
+                self.disconnect_link(phone, self.SPEAKER)
+            rec["attempts"].append(a)
+
+    def run_journey_case(self, case):
+        rec = {"id": case["id"], "kind": "journey", "step": case["step"], "t_start": round(now(), 2)}
+        t = time.monotonic()
+        self.case_calls = []
+        self.pending_passkey = None
+        self.case_display_passkey = None
+        self.case_passkey_mode = "from-audit"
+        self.profile_events = []
+        self.case_button = None
+        self.case_button_waits = []
+        if self.key:
+            self.key.events = []
+        mark, amark, smark = self.agent.mark(), len(self.adapter_log), len(self.speech_lines())
+        btmon = None
+        try:
+            btmon, btmon_path = self.btmon_start(case["id"])
+            getattr(self, "j_" + case["step"].replace("-", "_"))(case, rec)
+        except Exception as e:
+            rec["error"] = "%s: %s" % (type(e).__name__, e)
+            rec["traceback"] = traceback.format_exc()
+        finally:
+            if self.key and self.key.down:
+                self.key.emit(0, "released at the end of the case")
+            if btmon:
+                self.btmon_stop(btmon, btmon_path, rec, case["id"])
+        rec["agent_lines"] = self.agent.since(mark)
+        rec["agent_lines_t"] = [[round(x, 3), l] for x, l in self.agent.lines[mark:]]
+        rec["initiator_calls"] = self.case_calls
+        rec["profile_events"] = self.profile_events
+        rec["adapter_log"] = self.adapter_log[amark:]
+        rec["speech_lines"] = self.speech_lines()[smark:]
+        rec["button_events"] = list(self.key.events) if self.key else []
+        rec["button_waits"] = self.case_button_waits
+        rec["agent_alive"] = self.agent.alive()
+        bt = self.procs.get("bluetoothd")
+        if bt is not None and bt.poll() is not None:
+            rec["bluetoothd_died"] = bt.returncode
+            log("bluetoothd died (exit %s) during %s: restarting it" % (bt.returncode, case["id"]))
+            try:
+                self.start_bluetoothd()
+                self.journey_register_profile()
+                self.ensure_initiator("DisplayYesNo")
+            except Exception as e:
+                rec["bluetoothd_restart_error"] = str(e)
+        rec["duration_s"] = round(time.monotonic() - t, 2)
+        self.records.write(json.dumps(rec) + "\n")
+        self.records.flush()
+        os.fsync(self.records.fileno())
+        log("case %-45s %5.2fs%s" % (case["id"], rec["duration_s"], "  ERROR " + rec["error"] if "error" in rec else ""))
+
     def run(self):
         deadline = PLAN.get("deadline_s", 600)
         self.setup()
@@ -920,7 +1453,10 @@ class Runner:
             if now() > deadline:
                 self.records.write(json.dumps({"id": case["id"], "kind": case["kind"], "not_run": "guest deadline"}) + "\n")
                 continue
-            self.run_case(case)
+            if case["kind"] == "journey":
+                self.run_journey_case(case)
+            else:
+                self.run_case(case)
         self.timing["cases_s"] = round(time.monotonic() - tc, 2)
 
     def teardown(self):
