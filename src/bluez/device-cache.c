@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "audit.h"
+#include "bus-dict.h"
 #include "device-cache.h"
 #include "macro.h"
 
@@ -114,27 +115,15 @@ static int read_property(sd_bus_message *m, Device *d, const char *key) {
         return sd_bus_message_exit_container(m);
 }
 
+static int on_property(sd_bus_message *m, const char *key, void *userdata) {
+        int r = read_property(m, userdata, key);
+
+        return r < 0 ? r : 1; /* read_property() reads or skips the value itself */
+}
+
 /* a{sv} */
 static int read_properties(sd_bus_message *m, Device *d) {
-        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
-
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                r = read_property(m, d, key);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return bus_dict_walk(m, on_property, d);
 }
 
 static Device *device_get_or_add(DeviceCache *c, const char *path) {

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "audit.h"
+#include "bus-dict.h"
 #include "macro.h"
 #include "pairing-window.h"
 
@@ -17,6 +18,7 @@
 
 typedef struct AdapterSnapshot {
         bool valid;
+        unsigned found; /* bits: Pairable, PairableTimeout, DiscoverableTimeout */
         bool pairable;
         uint32_t pairable_timeout, discoverable_timeout;
 } AdapterSnapshot;
@@ -213,11 +215,24 @@ static void adapter_hold_closed(PairingWindow *w) {
         adapter_set(w, "Pairable", 'b', false, false);
 }
 
+/* Pairable or Discoverable turned on. */
+static int on_switch_property(sd_bus_message *m, const char *key, void *userdata) {
+        bool *on = userdata;
+        int v = 0, r;
+
+        if (!streq(key, "Pairable") && !streq(key, "Discoverable"))
+                return 0;
+        r = sd_bus_message_read(m, "v", "b", &v);
+        if (r >= 0 && v)
+                *on = true;
+        return r < 0 ? r : 1;
+}
+
 /* bluetoothd changed the adapter: while held closed, Pairable and Discoverable stay off (it turns
  * bondable on by itself when a default agent registers, possibly after our Set). */
 static int on_adapter_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         PairingWindow *w = userdata;
-        const char *iface, *key;
+        const char *iface;
         bool reopened = false;
         int r;
 
@@ -227,18 +242,7 @@ static int on_adapter_changed(sd_bus_message *m, void *userdata, sd_bus_error *r
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0 || !streq(iface, ADAPTER_INTERFACE))
                 return 0;
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r >= 0 && (streq(key, "Pairable") || streq(key, "Discoverable"))) {
-                        int v = 0;
-                        r = sd_bus_message_read(m, "v", "b", &v);
-                        reopened = reopened || (r >= 0 && v);
-                } else if (r >= 0)
-                        r = sd_bus_message_skip(m, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
+        (void) bus_dict_walk(m, on_switch_property, &reopened);
         if (!reopened)
                 return 0;
         log_info("%s: %s was made pairable or discoverable while the window is closed: "
@@ -285,40 +289,30 @@ static void adapter_restore(PairingWindow *w) {
         adapter_set(w, "DiscoverableTimeout", 'u', w->snapshot.discoverable_timeout, false);
 }
 
-static int read_snapshot(sd_bus_message *m, AdapterSnapshot *s) {
-        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        unsigned found = 0;
+static int on_snapshot_property(sd_bus_message *m, const char *key, void *userdata) {
+        AdapterSnapshot *s = userdata;
+        int v, r;
 
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "Pairable")) {
-                        int v;
-                        r = sd_bus_message_read(m, "v", "b", &v);
-                        s->pairable = v;
-                        found |= 1;
-                } else if (streq(key, "PairableTimeout")) {
-                        r = sd_bus_message_read(m, "v", "u", &s->pairable_timeout);
-                        found |= 2;
-                } else if (streq(key, "DiscoverableTimeout")) {
-                        r = sd_bus_message_read(m, "v", "u", &s->discoverable_timeout);
-                        found |= 4;
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        s->valid = found == 7;
-        return 0;
+        if (streq(key, "Pairable")) {
+                r = sd_bus_message_read(m, "v", "b", &v);
+                s->pairable = v;
+                s->found |= 1;
+        } else if (streq(key, "PairableTimeout")) {
+                r = sd_bus_message_read(m, "v", "u", &s->pairable_timeout);
+                s->found |= 2;
+        } else if (streq(key, "DiscoverableTimeout")) {
+                r = sd_bus_message_read(m, "v", "u", &s->discoverable_timeout);
+                s->found |= 4;
+        } else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+static int read_snapshot(sd_bus_message *m, AdapterSnapshot *s) {
+        int r = bus_dict_walk(m, on_snapshot_property, s);
+
+        s->valid = r >= 0 && s->found == 7;
+        return r;
 }
 
 static int on_snapshot(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
