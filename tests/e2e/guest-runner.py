@@ -206,6 +206,20 @@ class UinputKey:
                 self.fd = None
 
 
+# The one guest-kernel bug the suite retries a case for (see run()).
+KNOWN_KERNEL_BUG = "hci_chan_del"
+
+
+def kernel_oopses():
+    """The kernel's BUG/oops reports so far, one string each (with its call trace)."""
+    try:
+        out = subprocess.run(["dmesg"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [part for part in re.split(r"(?=------------\[ cut here \]------------)", out)[1:]]
+
+
 def uptime():
     return float(open("/proc/uptime").read().split()[0])
 
@@ -762,8 +776,10 @@ class Runner:
             rec.setdefault("cleanup", []).append([hci, res, round(time.monotonic() - t, 2)])
 
     # --- cases
-    def run_case(self, case):
+    def run_case(self, case, retried_after=None):
         rec = {"id": case["id"], "kind": case["kind"], "t_start": round(now(), 2)}
+        if retried_after:
+            rec["retried_after"] = retried_after
         t = time.monotonic()
         transport = case.get("transport", "le")
         resp, init = ROLES[transport]
@@ -862,7 +878,11 @@ class Runner:
             rec["bluetoothd_died"] = bt.returncode
             log("bluetoothd died (exit %s) during %s: restarting it" % (bt.returncode, case["id"]))
             try:
+                mark = self.agent.mark()
                 self.start_bluetoothd()
+                # the next case must not start before the agent under test is registered again
+                rec["agent_registered_again"] = self.agent.wait_line(r"^audit .*event=registered", mark, 20)
+                pump(0.3)
             except Exception as e:
                 rec["bluetoothd_restart_error"] = str(e)
         rec["duration_s"] = round(time.monotonic() - t, 2)
@@ -874,6 +894,7 @@ class Runner:
             case["id"], rec["duration_s"], res if res is not None else "-",
             ",".join(sorted({(parse_audit(l) or {}).get("method", "") for l in rec.get("agent_lines", [])} - {""})) or "-",
             "  ERROR " + rec["error"] if "error" in rec else ""))
+        return rec
 
     def speech_procs(self):
         """Processes still running the speech command (its script, espeak-ng, the playback)."""
@@ -1455,8 +1476,18 @@ class Runner:
                 continue
             if case["kind"] == "journey":
                 self.run_journey_case(case)
-            else:
-                self.run_case(case)
+                continue
+            oopses = kernel_oopses()
+            rec = self.run_case(case)
+            new = kernel_oopses()[len(oopses):]
+            if rec.get("bluetoothd_died") is not None and any(KNOWN_KERNEL_BUG in o for o in new):
+                # The guest kernel's hci_chan_del list corruption (Debian 6.1 with btvirt) killed
+                # bluetoothd: not the agent's doing. Run the case once more; the judge reports
+                # the retry and the first attempt stays in records.jsonl.
+                log("case %s: bluetoothd killed by the known guest-kernel bug; running it again" % case["id"])
+                self.run_case(case, retried_after="first attempt: bluetoothd (exit %s) killed by the guest "
+                                                  "kernel's BUG in hci_chan_del (lib/list_debug.c), see "
+                                                  "dmesg.txt" % rec["bluetoothd_died"])
         self.timing["cases_s"] = round(time.monotonic() - tc, 2)
 
     def teardown(self):
