@@ -352,7 +352,9 @@ class Failures(SpeechTestCase):
     def test_failing_tts(self):
         self.start({'RequestConfirmation': ['speech', 'test'], 'DisplayPasskey': ['speech']},
                    {'command': self.fake_command('--exit', '3'), 'repeat': 3},
-                   test={'verdict': 'deny', 'delay_ms': 300})
+                   # the synthesiser must fail while the request is still pending: fake-tts
+                   # (python3 + GLib) took over 300 ms to start on a loaded 2-core machine
+                   test={'verdict': 'deny', 'delay_ms': 3000})
         call = self.call_wait('RequestConfirmation', self.phone, dbus.UInt32(5))
         self.assertRejected(call)  # a failing synthesiser approves nothing
         recs = self.daemon.wait_audit(3, event='policy', policy='speech', tts='failed')
