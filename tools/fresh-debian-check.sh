@@ -50,7 +50,7 @@
 # shellcheck disable=SC2317  # the functions the EXIT trap runs are reachable
 set -euo pipefail
 
-keep=0 root='' mirror='' cache='' cmd_umask=022
+keep=0 root='' mirror='' cache='' cmd_umask=022 logdir=''
 extra_env=()
 usage() { sed -n '/^# Usage:/,/^# Needs root/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -170,6 +170,7 @@ cleanup() {
     else
         find "$root" -xdev -mindepth 1 -delete
     fi
+    [ -n "$logdir" ] && rm -rf "$logdir"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -178,6 +179,8 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 t_start=$(date +%s)
+logdir=$(mktemp -d)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
 say "fresh Debian 12 check of $(git -C "$src" log -1 --format='%h %s' HEAD)"
 if [ -n "$(git -C "$src" status --porcelain --untracked-files=no)" ]; then
@@ -191,9 +194,8 @@ if [ -n "$cache" ]; then
     dbs_opts+=(--cache-dir="$cache/debootstrap")
 fi
 t0=$(date +%s)
-debootstrap "${dbs_opts[@]}" bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 || {
-    tail -n 30 "$root.debootstrap.log"; rm -f "$root.debootstrap.log"; die "debootstrap failed"; }
-rm -f "$root.debootstrap.log"
+debootstrap "${dbs_opts[@]}" bookworm "$root" "$mirror" >"$logdir/debootstrap.log" 2>&1 ||
+    { tail -n 30 "$logdir/debootstrap.log"; die "debootstrap failed"; }
 t_debootstrap=$(( $(date +%s) - t0 ))
 echo "debootstrap: ${t_debootstrap} s"
 
@@ -225,7 +227,6 @@ for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
 done
 env_args+=("${extra_env[@]}")
 
-logdir=$(mktemp -d)
 status=0
 declare -A rcs secs
 run_in_root() { # the README command
@@ -247,13 +248,28 @@ printf '  %-20s exit %-3s %5s s\n' "debootstrap" 0 "$t_debootstrap"
 for c in tools/install.sh tools/run-tests.sh; do
     printf '  %-20s exit %-3s %5s s\n' "$c" "${rcs[$c]}" "${secs[$c]}"
 done
-log=$logdir/run-tests.sh.log
-if [ -f "$log" ]; then
-    grep -E '^[0-9]+% tests passed|^SKIP summary|^  SKIP |^\S+ +\(Failed|Timeout|Not Run\)' "$log" | sed 's/^/  /' || true
-    grep -E 'The following tests (FAILED|did not run)' -A30 "$log" | grep -E '^[[:space:]]+[0-9]+ - ' | sed 's/^[[:space:]]*/  ctest: /' || true
-    grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | sed 's/^/  e2e: /' || true
-    grep -E '^test suite took' "$log" | sed 's/^/  /' || true
-fi
-rm -rf "$logdir"
+# The counts, from the output of tools/run-tests.sh.
+summarize() {
+    awk '/^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+/ { line[++n] = $0 }
+         /^The following tests (FAILED|did not run):/ { inlist = 1; next }
+         inlist && /^[[:space:]]+[0-9]+ - / { sub(/^[[:space:]]+/, ""); items = items "\n    " $0; next }
+         { inlist = 0 }
+         /^([0-9]+: )?[0-9]+ passed, [0-9]+ failed/ { sub(/^[0-9]+: /, ""); e2e = $0 }
+         /^== bench\/request-bench.py/ { bench = 1; next }
+         bench && /^(ok|FAIL) |^latency|^throughput/ { b = b "\n    " $0 }
+         /^== skipped here/ { sk = 1; next }
+         sk && /^  / { s = s "\n  " $0; next }
+         { sk = 0 }
+         END {
+             if (n >= 1) print "  ctest, all but e2e: " line[1]
+             if (n >= 2) print "  ctest, e2e:         " line[2]
+             if (items != "") print "  ctest entries that failed or did not run:" items
+             print "  e2e cases: " (e2e != "" ? e2e : "(no count in the output)")
+             if (b != "") print "  benchmark:" b
+             print "  skipped, with the reason:" (s != "" ? s : " nothing")
+         }' "$1"
+}
+[ -f "$logdir/run-tests.sh.log" ] && summarize "$logdir/run-tests.sh.log"
 printf '  %-20s %s s\n' "total" "$(( $(date +%s) - t_start ))"
+echo "  machine: $(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 exit "$status"
