@@ -166,9 +166,9 @@ cleanup() {
     elif [ "$keep" -eq 1 ]; then
         echo "fresh-debian-check: root kept in $root (chroot $root /bin/bash; delete with rm -rf --one-file-system $root)"
     elif [ "$created" -eq 1 ]; then
-        rm -rf --one-file-system "$root"
+        rm -rf --one-file-system "$root" && echo "fresh-debian-check: root $root removed"
     else
-        find "$root" -xdev -mindepth 1 -delete
+        find "$root" -xdev -mindepth 1 -delete && echo "fresh-debian-check: root $root emptied"
     fi
     [ -n "$logdir" ] && rm -rf "$logdir"
     exit "$rc"
