@@ -182,10 +182,16 @@ t_start=$(date +%s)
 logdir=$(mktemp -d)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
-say "fresh Debian 12 check of $(git -C "$src" log -1 --format='%h %s' HEAD)"
+say "fresh Debian 12 check of $(git -C "$src" log -1 --format='%h %s' "$sha")"
 if [ -n "$(git -C "$src" status --porcelain --untracked-files=no)" ]; then
     echo "note: the checkout has uncommitted changes; they are not part of this check (HEAD is)"
 fi
+# The committed tree, cloned now (the checkout may move on while the root is built): HEAD,
+# detached, whatever branch is checked out.
+git clone -q --no-checkout "$src" "$logdir/project"
+git -C "$logdir/project" fetch -q "$src" "$sha" 2>/dev/null || git -C "$logdir/project" fetch -q "$src" HEAD
+git -C "$logdir/project" -c advice.detachedHead=false checkout -q FETCH_HEAD
+[ "$(git -C "$logdir/project" rev-parse HEAD)" = "$sha" ] || die "the clone is not at $sha (HEAD moved?)"
 say "debootstrap --variant=minbase bookworm ($arch) from $mirror into $root"
 dbs_opts=(--variant=minbase --arch="$arch")
 if [ -n "$cache" ]; then
@@ -214,11 +220,8 @@ if [ -n "$cache" ]; then
     mount --bind "$cache/apt" "$root/var/cache/apt/archives"
 fi
 
-# The committed tree, as a user's clone: HEAD of this checkout, detached.
-git clone -q --no-checkout "$src" "$root/root/project"
-git -C "$root/root/project" fetch -q "$src" HEAD
-git -C "$root/root/project" -c advice.detachedHead=false checkout -q FETCH_HEAD
-[ "$(git -C "$root/root/project" rev-parse HEAD)" = "$sha" ] || die "the clone is not at $sha"
+# The clone made at the start (HEAD of the checkout then), as a user's clone in /root/project.
+mv "$logdir/project" "$root/root/project"
 chmod 700 "$root/root"
 
 env_args=(HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "TERM=${TERM:-dumb}")
