@@ -31,10 +31,24 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'fake-bluez'))
 
-import dbus  # noqa: E402
-import dbus.bus  # noqa: E402
-import dbus.lowlevel  # noqa: E402
-from gi.repository import GLib  # noqa: E402
+SKIP = 77  # CTest's SKIP_RETURN_CODE of the bus tests
+
+
+def skip_all(reason):
+    print('SKIP: ' + reason)
+    sys.exit(SKIP)
+
+
+try:
+    import dbus  # noqa: E402
+    import dbus.bus  # noqa: E402
+    import dbus.lowlevel  # noqa: E402
+    from gi.repository import GLib  # noqa: E402
+except ImportError as e:
+    skip_all('%s: %s needs python3-dbus and python3-gi (tools/install-deps.sh test)'
+             % (e, sys.executable))
+if not shutil.which('dbus-daemon'):
+    skip_all('dbus-daemon is not installed (tools/install-deps.sh test installs dbus)')
 
 import fake_bluez  # noqa: E402
 from fake_bluez import FakeBluez, iterate, wait_until, send_agent_call  # noqa: E402,F401 (re-exported)

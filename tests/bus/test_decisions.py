@@ -6,9 +6,9 @@ import os
 import subprocess
 import textwrap
 
+import harness  # first: it SKIPs (exit 77) without python3-dbus, python3-gi, dbus-daemon
 import dbus
 
-import harness
 from harness import (AGENT_PATH, ALLOWED, REJECTED, STRANGER, BusTestCase, dev_path, iterate,
                      send_agent_call)
 
