@@ -20,13 +20,16 @@
 #                     /etc/apt/sources.list and /etc/apt/sources.list.d; else deb.debian.org)
 #   --cache DIR       keep downloaded .debs in DIR (debootstrap's and the root's apt's) to save
 #                     the downloads next time; what gets installed is the same
-#   --umask MASK      umask of the two commands (default 022, a root login's on Debian; try 077)
+#   --umask MASK      umask of the clone and the two commands (default 022, a root login's on
+#                     Debian; try 077)
 #   --env NAME=VALUE  add a variable to the commands' environment (e.g. LANG=en_US.UTF-8, a
 #                     locale the fresh root does not have); repeatable
 #
 # Needs root, network access to the mirror, git, ~3 GB in the root's file system, and installs
-# debootstrap with apt-get when it is missing. Takes ~15 minutes on 2 cores (debootstrap ~2-4,
-# install ~1, the test suite ~8-10 including the e2e VMs).
+# debootstrap with apt-get when it is missing. Takes ~14 minutes on 2 cores when nothing else
+# runs (measured: debootstrap 64 s, tools/install.sh 47 s, tools/run-tests.sh 702 s of which the
+# e2e VMs 365 s, .debs cached; without the cache a minute or two more), 16-25 minutes with other VMs
+# running on the same cores.
 #
 # How the root is set up:
 # - debootstrap --variant=minbase bookworm (the host's architecture), then nothing else: every
@@ -188,9 +191,13 @@ if [ -n "$(git -C "$src" status --porcelain --untracked-files=no)" ]; then
 fi
 # The committed tree, cloned now (the checkout may move on while the root is built): HEAD,
 # detached, whatever branch is checked out.
-git clone -q --no-checkout "$src" "$logdir/project"
-git -C "$logdir/project" fetch -q "$src" "$sha" 2>/dev/null || git -C "$logdir/project" fetch -q "$src" HEAD
-git -C "$logdir/project" -c advice.detachedHead=false checkout -q FETCH_HEAD
+# (with the commands' umask, as their user would have cloned it)
+(
+    umask "$cmd_umask"
+    git clone -q --no-checkout "$src" "$logdir/project"
+    git -C "$logdir/project" fetch -q "$src" "$sha" 2>/dev/null || git -C "$logdir/project" fetch -q "$src" HEAD
+    git -C "$logdir/project" -c advice.detachedHead=false checkout -q FETCH_HEAD
+)
 [ "$(git -C "$logdir/project" rev-parse HEAD)" = "$sha" ] || die "the clone is not at $sha (HEAD moved?)"
 say "debootstrap --variant=minbase bookworm ($arch) from $mirror into $root"
 dbs_opts=(--variant=minbase --arch="$arch")
