@@ -8,8 +8,10 @@ build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev lib
 # espeak-ng: the default text-to-speech command of the speech policy.
 runtime="bluez dbus systemd espeak-ng"
 # Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
-# install tests use systemd-analyze and dbus-daemon; lint uses clang-format.
-test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd clang-format clang-tidy sox"
+# install tests use systemd-analyze, journalctl and dbus-daemon, and man-db: `systemd-analyze
+# verify` checks the unit's Documentation= pages with `man`, groff (man-db's groff-base)
+# renders the pages; lint uses clang-format and clang-tidy; speech tests use sox.
+test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd man-db clang-format clang-tidy sox"
 
 pkgs=""
 for group in "$@"; do
@@ -33,9 +35,15 @@ for p in $pkgs; do
                 missing="$missing $p"
 done
 if [ -n "$missing" ]; then
+        if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+                echo "install-deps: missing:$missing; run as root or install sudo" >&2
+                exit 1
+        fi
         echo "install-deps: installing:$missing"
         $SUDO apt-get update -q
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+        # (through env: sudo would drop DEBIAN_FRONTEND from the environment)
+        # shellcheck disable=SC2086
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 fi
 
 for group in "$@"; do

@@ -4,6 +4,9 @@
 # Usage: tools/install.sh   (as a user with sudo, or as root)
 set -eu
 cd "$(dirname "$0")/.."
+# What is installed must be readable by the user pairgate and by everyone, whatever the caller's
+# umask: `cmake --install` creates missing directories (/etc/pairgate, ...) with it.
+umask 022
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -12,9 +12,20 @@ cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DPAIRGATE_WERROR=ON -DPAIRGAT
         -DPAIRGATE_TEST_POLICIES=ON -DBUILD_TESTING=ON
 cmake --build build-test -j"$(nproc)"
 status=0
+# Every SKIP with its reason, from the output of the tests CTest just ran: whole tests (exit 77)
+# and the cases inside a test that passed (unittest "skipped '...'", TAP "# SKIP", e2e cases).
+skips=build-test/skipped.txt
+: >"$skips"
+collect_skips() {
+    awk '/^[0-9]+\/[0-9]+ Test: / { sub(/^[0-9]+\/[0-9]+ Test: /, ""); name = $0; next }
+         /^SKIP[: ]|\.\.\. skipped |# SKIP|^# .*skipped/ { print "  " name ": " $0 }' \
+        build-test/Testing/Temporary/LastTest.log >>"$skips" 2>/dev/null || true
+}
 (cd build-test && ctest --output-on-failure -j2 --timeout 1200 -LE e2e) || status=$?
+collect_skips
 # The real-stack suite on its own, verbose: its output carries the figures (cells matched, time).
 (cd build-test && ctest -V -L e2e --timeout 1200) || status=$?
+collect_skips
 
 # Speed and memory targets: a benchmark on an optimised build without sanitizers.
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
@@ -22,5 +33,11 @@ cmake --build build-bench -j"$(nproc)"
 echo "== bench/request-bench.py"
 /usr/bin/python3 bench/request-bench.py --pairgated build-bench/pairgated || status=$?
 
+if [ -s "$skips" ]; then
+    echo "== skipped here, with the reason:"
+    cat "$skips"
+else
+    echo "== nothing was skipped"
+fi
 echo "test suite took $(( $(date +%s) - start )) s"
 exit $status

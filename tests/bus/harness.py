@@ -32,10 +32,24 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'fake-bluez'))
 
-import dbus  # noqa: E402
-import dbus.bus  # noqa: E402
-import dbus.lowlevel  # noqa: E402
-from gi.repository import GLib  # noqa: E402
+SKIP = 77  # CTest's SKIP_RETURN_CODE of the bus tests
+
+
+def skip_all(reason):
+    print('SKIP: ' + reason)
+    sys.exit(SKIP)
+
+
+try:
+    import dbus  # noqa: E402
+    import dbus.bus  # noqa: E402
+    import dbus.lowlevel  # noqa: E402
+    from gi.repository import GLib  # noqa: E402
+except ImportError as e:
+    skip_all('%s: %s needs python3-dbus and python3-gi (tools/install-deps.sh test)'
+             % (e, sys.executable))
+if not shutil.which('dbus-daemon'):
+    skip_all('dbus-daemon is not installed (tools/install-deps.sh test installs dbus)')
 
 import fake_bluez  # noqa: E402
 from fake_bluez import FakeBluez, iterate, wait_until, send_agent_call  # noqa: E402,F401 (re-exported)
@@ -508,10 +522,10 @@ class BusTestCase(unittest.TestCase):
             config_path = self.write_config(config_text if config_text is not None
                                             else make_config(**kw), 'pairgate.conf')
         self.config_path = config_path
+        binary = PAIRGATED
         if user is not None:
-            os.chmod(self.workdir, 0o755)
-            os.chmod(config_path, 0o644)
-        d = Daemon(PAIRGATED, self.workdir, self.bus.address, config_path, args,
+            binary = self.reachable_copies(config_path)
+        d = Daemon(binary, self.workdir, self.bus.address, config_path, args,
                    name='pairgated-%d' % len(self.daemons), user=user, env=env)
         self.daemons.append(d)
         self.daemon = d
@@ -519,9 +533,30 @@ class BusTestCase(unittest.TestCase):
             self.wait_registered(self.fake)
         return d
 
+    def reachable_copies(self, config_path):
+        """For a pairgated run as another uid: that uid must reach the binary, its configuration
+        and its working directory. The checkout may live where it cannot (under /root, mode
+        0700; a build made with umask 077), so the binary is copied into this test's directory
+        (under /tmp), which is opened to all, like the configuration. Returns the copy's path."""
+        os.chmod(self.workdir, 0o755)
+        if os.path.dirname(os.path.abspath(config_path)) != self.workdir:
+            raise AssertionError('a pairgated run as another user needs its configuration in %s'
+                                 % self.workdir)
+        os.chmod(config_path, 0o644)
+        binary = os.path.join(self.workdir, 'bin', os.path.basename(PAIRGATED))
+        if not os.path.exists(binary):
+            os.mkdir(os.path.dirname(binary), 0o755)
+            os.chmod(os.path.dirname(binary), 0o755)
+            shutil.copy(PAIRGATED, binary)
+        os.chmod(binary, 0o755)
+        return binary
+
     def rewrite_config(self, text):
         with open(self.config_path + '.new', 'w') as fh:
             fh.write(text)
+        # keep the mode (0644 for a pairgated of another uid), whatever the umask
+        if os.path.exists(self.config_path):
+            os.chmod(self.config_path + '.new', os.stat(self.config_path).st_mode & 0o7777)
         os.rename(self.config_path + '.new', self.config_path)
 
     def run_daemon_to_exit(self, args, config_text, timeout=15):

@@ -5,9 +5,9 @@
 import os
 import signal
 
+import harness  # first: it SKIPs (exit 77) without python3-dbus, python3-gi, dbus-daemon
 import dbus
 
-import harness
 from harness import (AGENT_PATH, ALLOWED, CANCELED, OTHER, STRANGER, BusTestCase, dev_path,
                      iterate, make_config, wait_until)
 

@@ -4,9 +4,9 @@
 
 import os
 
+import harness  # first: it SKIPs (exit 77) without python3-dbus, python3-gi, dbus-daemon
 import dbus
 
-import harness
 from harness import (AGENT_PATH, ALLOWED, BusTestCase, iterate, make_config, wait_until)
 
 

@@ -19,7 +19,9 @@ if [ "$arch" != amd64 ]; then
     exit 0
 fi
 
-PKGS="qemu-system-x86 linux-image-amd64 bluez bluez-test-tools busybox-static dbus python3 python3-dbus python3-gi espeak-ng systemd"
+# kmod: modprobe (initramfs modules, hci_vhci); procps: ps (the systemd VM checks the service's
+# user). A minimal system has neither unless something else pulls them in.
+PKGS="qemu-system-x86 linux-image-amd64 kmod bluez bluez-test-tools busybox-static dbus python3 python3-dbus python3-gi espeak-ng systemd procps"
 
 missing=""
 for p in $PKGS; do
@@ -52,5 +54,5 @@ fi
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-# shellcheck disable=SC2086
-$SUDO apt-get install -y --no-install-recommends $missing
+# shellcheck disable=SC2086  # (env: sudo would drop DEBIAN_FRONTEND from the environment)
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing

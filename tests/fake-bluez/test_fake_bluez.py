@@ -12,13 +12,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'bus'))
 
+from harness import PrivateBus  # noqa: E402 (first: SKIPs without python3-dbus, dbus-daemon)
+
 import dbus  # noqa: E402
 import dbus.bus  # noqa: E402
 import dbus.service  # noqa: E402
 
 import fake_bluez  # noqa: E402
 from fake_bluez import FakeBluez, wait_until  # noqa: E402
-from harness import PrivateBus  # noqa: E402
 
 
 def call(conn, path, iface, method, sig='', args=(), dest='org.bluez'):

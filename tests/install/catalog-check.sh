@@ -5,6 +5,8 @@
 # Usage: catalog-check.sh <pairgate.catalog> <audit.h>
 set -eu
 catalog=$1 header=$2
+command -v journalctl >/dev/null ||
+    { echo "SKIP: journalctl is not installed (tools/install-deps.sh test installs systemd)"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0

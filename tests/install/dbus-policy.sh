@@ -14,8 +14,12 @@
 #       may call org.bluez.Agent1 on the agent.
 set -eu
 mode=$1
+command -v dbus-daemon >/dev/null ||
+    { echo "SKIP: dbus-daemon is not installed (tools/install-deps.sh test installs dbus)"; exit 77; }
 policy=$(readlink -f "$2")
-tmp=$(mktemp -d)
+# Under /tmp rather than $TMPDIR, and opened to all: the users nobody and daemon run a copy of
+# the peer from here (the checkout may be where they cannot reach it).
+tmp=$(mktemp -d /tmp/pairgate-policy.XXXXXX)
 chmod 755 "$tmp"
 daemon_pid=
 pids=
@@ -82,10 +86,12 @@ behaviour)
         exit 77
     fi
     command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
-    getent passwd nobody >/dev/null && getent passwd daemon >/dev/null ||
-        { echo "SKIP: users nobody/daemon missing"; exit 77; }
+    getent passwd nobody >/dev/null && getent passwd daemon >/dev/null &&
+        getent group nogroup >/dev/null && getent group daemon >/dev/null ||
+        { echo "SKIP: users nobody/daemon or groups nogroup/daemon missing (Debian's base-passwd has them)"; exit 77; }
     cp "$peer" "$tmp/peer"
     chmod 755 "$tmp/peer"
+    cd "$tmp"   # a working directory every user can reach
     sed 's/user="pairgate"/user="nobody"/g' "$policy" >"$tmp/pairgate.conf"
     cat >"$tmp/bluetooth.conf" <<'XML'
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"

@@ -14,8 +14,12 @@ if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root"; exit 77; fi
 for c in setpriv unshare timeout dbus-daemon; do
     command -v $c >/dev/null || { echo "SKIP: $c missing"; exit 77; }
 done
+getent passwd nobody >/dev/null && getent group nogroup >/dev/null ||
+    { echo "SKIP: user nobody or group nogroup missing (they come with Debian's base-passwd)"; exit 77; }
 [ -x "$bin" ] || { echo "FAIL: $bin is not built"; exit 1; }
-tmp=$(mktemp -d)
+# Under /tmp rather than $TMPDIR, and opened to all: the user nobody runs copies of pairgated
+# and the peer from here (the checkout may be where it cannot reach them).
+tmp=$(mktemp -d /tmp/pairgate-sandbox.XXXXXX)
 chmod 755 "$tmp"
 pids=
 cleanup() {
@@ -28,6 +32,7 @@ trap cleanup EXIT
 cp "$bin" "$tmp/pairgated"; cp "$peer" "$tmp/peer"; cp "$conf" "$tmp/pairgate.conf"
 chmod 755 "$tmp/pairgated" "$tmp/peer"; chmod 644 "$tmp/pairgate.conf"
 sed 's/user="pairgate"/user="nobody"/g' "$policy" >"$tmp/policy.conf"
+cd "$tmp"   # a working directory every user can reach
 # root may own org.bluez, as with BlueZ's bluetooth.conf; nothing else is opened
 cat >"$tmp/bluez.conf" <<XML
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"

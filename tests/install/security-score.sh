@@ -4,6 +4,8 @@
 # Usage: security-score.sh <unit file> <max exposure, e.g. 2.0>
 set -eu
 unit=$1 max=$2
+command -v systemd-analyze >/dev/null ||
+    { echo "SKIP: systemd-analyze is not installed (tools/install-deps.sh test installs systemd)"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$unit" "$tmp/pairgate.service"
