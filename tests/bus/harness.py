@@ -436,6 +436,21 @@ class Daemon:
 
 # ---- config ---------------------------------------------------------------------------------
 
+def conf_value(v):
+    """A Python value as a libconfig value: str quoted and escaped, bool, number."""
+    if isinstance(v, str):
+        return '"%s"' % v.replace('\\', '\\\\').replace('"', '\\"')
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    return str(v)
+
+
+def conf_section(name, keys):
+    """'name = {\n  key = value;\n ...};\n' for a policy section."""
+    return '%s = {\n%s};\n' % (name, ''.join('  %s = %s;\n' % (k, conf_value(v))
+                                             for k, v in keys.items()))
+
+
 def make_config(capability='DisplayYesNo', request_timeout=25, max_pending=8, routes=None,
                 allowlist=(ALLOWED,), test=None, extra=''):
     """A pairgate.conf text. routes: {method: [policies]} (default: the three allowlist
@@ -444,13 +459,7 @@ def make_config(capability='DisplayYesNo', request_timeout=25, max_pending=8, ro
         routes = {'RequestConfirmation': ['allowlist'],
                   'RequestAuthorization': ['allowlist'],
                   'AuthorizeService': ['allowlist']}
-
-    def val(v):
-        if isinstance(v, str):
-            return '"%s"' % v.replace('\\', '\\\\').replace('"', '\\"')
-        if isinstance(v, bool):
-            return 'true' if v else 'false'
-        return str(v)
+    val = conf_value
 
     out = ['# written by %s' % os.path.basename(__file__),
            'capability = %s;' % val(capability),

@@ -79,15 +79,7 @@ class ButtonTestCase(BusTestCase):
             os.mkfifo(self.fifo, 0o600)
         keys = dict(device=self.fifo, key='KEY_CONNECT')
         keys.update(button)
-
-        def val(v):
-            if isinstance(v, bool):
-                return 'true' if v else 'false'
-            if isinstance(v, str):
-                return '"%s"' % v
-            return str(v)
-        section = 'button = {\n%s};\n' % ''.join('  %s = %s;\n' % (k, val(v))
-                                                for k, v in keys.items())
+        section = harness.conf_section('button', keys)
         return make_config(routes=ROUTES, request_timeout=request_timeout, extra=section)
 
     def start(self, **kw):

@@ -25,13 +25,7 @@ SPEAKER_ROUTES = {'RequestConfirmation': ['allowlist', 'window', 'test'],
 
 
 def window_section(**keys):
-    def val(v):
-        if isinstance(v, bool):
-            return 'true' if v else 'false'
-        if isinstance(v, str):
-            return '"%s"' % v
-        return str(v)
-    return 'window = {\n%s};\n' % ''.join('  %s = %s;\n' % (k, val(v)) for k, v in keys.items())
+    return harness.conf_section('window', keys)
 
 
 class JourneyCase(BusTestCase):

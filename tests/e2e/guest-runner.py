@@ -873,6 +873,17 @@ class Runner:
                 self.key.emit(0, "released at the end of the case")
             if btmon:
                 self.btmon_stop(btmon, btmon_path, rec, case["id"])
+        self.finish_record(rec, case, t)
+        res = rec.get("pair", {}).get("ok")
+        log("case %-45s %5.2fs pair=%s agent=%s%s" % (
+            case["id"], rec["duration_s"], res if res is not None else "-",
+            ",".join(sorted({(parse_audit(l) or {}).get("method", "") for l in rec.get("agent_lines", [])} - {""})) or "-",
+            "  ERROR " + rec["error"] if "error" in rec else ""))
+        return rec
+
+    def finish_record(self, rec, case, t, after_restart=None):
+        """Restart bluetoothd if it died during the case (and wait until the agent under test is
+        registered with it again, so the next case does not start without it), then write rec."""
         bt = self.procs.get("bluetoothd")
         if bt is not None and bt.poll() is not None:
             rec["bluetoothd_died"] = bt.returncode
@@ -880,21 +891,16 @@ class Runner:
             try:
                 mark = self.agent.mark()
                 self.start_bluetoothd()
-                # the next case must not start before the agent under test is registered again
                 rec["agent_registered_again"] = self.agent.wait_line(r"^audit .*event=registered", mark, 20)
                 pump(0.3)
+                if after_restart:
+                    after_restart()
             except Exception as e:
                 rec["bluetoothd_restart_error"] = str(e)
         rec["duration_s"] = round(time.monotonic() - t, 2)
         self.records.write(json.dumps(rec) + "\n")
         self.records.flush()
         os.fsync(self.records.fileno())
-        res = rec.get("pair", {}).get("ok")
-        log("case %-45s %5.2fs pair=%s agent=%s%s" % (
-            case["id"], rec["duration_s"], res if res is not None else "-",
-            ",".join(sorted({(parse_audit(l) or {}).get("method", "") for l in rec.get("agent_lines", [])} - {""})) or "-",
-            "  ERROR " + rec["error"] if "error" in rec else ""))
-        return rec
 
     def speech_procs(self):
         """Processes still running the speech command (its script, espeak-ng, the playback)."""
@@ -1450,20 +1456,8 @@ class Runner:
         rec["button_events"] = list(self.key.events) if self.key else []
         rec["button_waits"] = self.case_button_waits
         rec["agent_alive"] = self.agent.alive()
-        bt = self.procs.get("bluetoothd")
-        if bt is not None and bt.poll() is not None:
-            rec["bluetoothd_died"] = bt.returncode
-            log("bluetoothd died (exit %s) during %s: restarting it" % (bt.returncode, case["id"]))
-            try:
-                self.start_bluetoothd()
-                self.journey_register_profile()
-                self.ensure_initiator("DisplayYesNo")
-            except Exception as e:
-                rec["bluetoothd_restart_error"] = str(e)
-        rec["duration_s"] = round(time.monotonic() - t, 2)
-        self.records.write(json.dumps(rec) + "\n")
-        self.records.flush()
-        os.fsync(self.records.fileno())
+        self.finish_record(rec, case, t, after_restart=lambda: (self.journey_register_profile(),
+                                                                 self.ensure_initiator("DisplayYesNo")))
         log("case %-45s %5.2fs%s" % (case["id"], rec["duration_s"], "  ERROR " + rec["error"] if "error" in rec else ""))
 
     def run(self):
