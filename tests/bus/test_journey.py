@@ -152,8 +152,10 @@ class Window(JourneyCase):
         button = Button(fifo)
         button.connect()
         try:
-            refused = self.call_wait('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(8))
+            # (another device than below: decision() matches records by method and device)
+            refused = self.call_wait('RequestConfirmation', dev_path(OTHER), dbus.UInt32(8))
             self.assertRejected(refused)
+            self.assertEqual(self.decision(refused).get('policy'), 'window')
             button.short_press_now()
             self.assertTrue(self.daemon.wait_audit(3, event='policy', policy='window',
                                                    window='opened'), self.stderr_tail())
