@@ -1086,6 +1086,15 @@ class Runner:
         self.ensure_initiator("DisplayYesNo")
         dev = self.idev(init, resp)
         r = self.finish_call(self.start_call(dev.ConnectProfile, self.journey["uuid"], timeout=timeout), timeout + 5)
+        if not r.get("ok"):
+            # btvirt refuses a BR/EDR connection now and then (br-connection-refused, no agent
+            # call; seen once in 5 runs): try once more. The judge prints the first failure, and
+            # the agent lines the caller collects cover both attempts.
+            pump(0.5)
+            first = r
+            r = self.finish_call(self.start_call(dev.ConnectProfile, self.journey["uuid"], timeout=timeout),
+                                 timeout + 5)
+            r["first_attempt"] = first
         pump(0.8)
         want = self.dev_path(resp, init)
         r["speaker_new_connection"] = [e for e in self.profile_events[before:]
