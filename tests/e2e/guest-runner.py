@@ -1582,6 +1582,20 @@ class SystemdRunner(Runner):
         self.advertise()
 
     def pair(self, name, cap):
+        r = self.pair_once(name, cap)
+        if r.get("error") or r.get("pair", {}).get("error") in ("org.freedesktop.DBus.Error.NoReply", "CallTimeout"):
+            if not any(c["method"] in ("RequestConfirmation", "RequestAuthorization") for c in r["initiator_calls"]):
+                # bluetoothd in this VM sometimes never answers Pair()/ConnectDevice (NoReply, no
+                # agent asked on either side; 4 of 9 runs of this VM under load, also before this
+                # suite's daemon changes): once more, the first attempt kept and reported.
+                log("pairing %s: no answer from bluetoothd and no agent call: once more" % name)
+                first = self.rec["pairings"].pop()
+                r = self.pair_once(name, cap)
+                r["first_attempt"] = {k: first.get(k) for k in ("pair", "error", "pair_s")}
+                self.save()
+        return r
+
+    def pair_once(self, name, cap):
         r = {"name": name, "initiator_cap": cap, "t": round(now(), 2)}
         self.case_calls = []
         self.pending_passkey = None
