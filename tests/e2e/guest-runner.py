@@ -1491,6 +1491,11 @@ class Runner:
                 self.run_case(case, retried_after="first attempt: bluetoothd (exit %s) killed by the guest "
                                                   "kernel's BUG in hci_chan_del (lib/list_debug.c), see "
                                                   "dmesg.txt" % rec["bluetoothd_died"])
+            elif case["kind"] == "pair" and rec.get("error") and "pair" not in rec:
+                # The runner itself failed before Pair() was called (e.g. the initiator's device
+                # object vanished under a property read): nothing of the agent was exercised yet.
+                log("case %s: the runner failed before Pair(): running it again" % case["id"])
+                self.run_case(case, retried_after="first attempt: the runner failed before Pair(): %s" % rec["error"])
         self.timing["cases_s"] = round(time.monotonic() - tc, 2)
 
     def teardown(self):
