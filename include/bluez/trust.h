@@ -34,6 +34,6 @@ void trust_set_enabled(Trust *t, bool enabled);
 /* A request about device ended; whether it counts as an approval of a pairing is decided here
  * (allowed pairing methods, presented notifications). */
 void trust_note_request(Trust *t, AgentMethod method, const char *device, bool allowed,
-                        bool presented, const char *policy, uint64_t request_id, uint64_t now_usec);
+                        bool presented, const char *policy, uint64_t request_id);
 /* For tests and status: device was trusted by pairgate since it started. */
 bool trust_is_ours(const Trust *t, const char *device);

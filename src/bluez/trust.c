@@ -207,13 +207,13 @@ static bool counts_as_approval(AgentMethod method, bool allowed, bool presented)
 }
 
 void trust_note_request(Trust *t, AgentMethod method, const char *device, bool allowed,
-                        bool presented, const char *policy, uint64_t request_id, uint64_t now) {
+                        bool presented, const char *policy, uint64_t request_id) {
         Approval *a;
 
         if (!t || !t->enabled || !device || !counts_as_approval(method, allowed, presented))
                 return;
         a = g_new0(Approval, 1);
-        a->at_usec = now;
+        a->at_usec = now_usec();
         a->request_id = request_id;
         a->why =
                 g_strdup_printf("%s %s by %s (request %" PRIu64 ")", agent_method_to_string(method),

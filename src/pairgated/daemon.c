@@ -15,7 +15,6 @@
 #include "macro.h"
 #include "pairing-window.h"
 #include "request.h"
-#include "time-util.h"
 #include "trust.h"
 #include "window.h"
 
@@ -130,7 +129,7 @@ static void on_request_finished(Agent *a, const Request *r, void *userdata) {
         const PairingQuery *q = request_query(r);
 
         trust_note_request(d->trust, q->method, q->device, request_result(r) == REQUEST_ALLOW,
-                           request_presented(r), request_policy(r), request_id(r), now_usec());
+                           request_presented(r), request_policy(r), request_id(r));
 }
 
 /* The window the configuration c asks for, before it is committed: the existing one, or a new one
