@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* The button's input decoding (button-input.c): arbitrary bytes read as struct input_event
+ * records from the device node, through its real read path (the node is a FIFO, as the bus tests
+ * use), with any key code, debounce period and split of the bytes over reads. Properties: edges
+ * strictly alternate starting with a press (a reset forgets a press in progress); no edge comes
+ * from a record that is not an EV_KEY press or release of the configured key; no edge is
+ * stamped in the future; with no debouncing, every such key record that changes the level is
+ * an edge, in order. */
+#include <fcntl.h>
+#include <linux/input.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <systemd/sd-event.h>
+
+#include "button-input.h"
+#include "fuzz-check.h"
+#include "fuzz-input.h"
+#include "macro.h"
+#include "time-util.h"
+
+static char *fifo_path;
+
+typedef struct State {
+        bool level; /* as the edges say */
+        unsigned edges, key_changes;
+        bool opened;
+} State;
+
+static void on_edge(bool pressed, uint64_t usec, void *userdata) {
+        State *s = userdata;
+
+        fuzz_assert(pressed != s->level, "two %s edges in a row", pressed ? "press" : "release");
+        fuzz_assert(usec <= now_usec(), "an edge from the future");
+        s->level = pressed;
+        s->edges++;
+}
+
+static void on_state(ButtonInputState state, const char *detail, int error, void *userdata) {
+        State *s = userdata;
+
+        if (state == BUTTON_INPUT_OPENED)
+                s->opened = true;
+}
+
+static void on_reset(void *userdata) {
+        State *s = userdata;
+
+        s->level = false;
+}
+
+static void remove_fifo(void) {
+        if (fifo_path) {
+                (void) unlink(fifo_path);
+                char *dir = g_path_get_dirname(fifo_path);
+                (void) rmdir(dir);
+                g_free(dir);
+        }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        char *dir = g_dir_make_tmp("pairgate-fuzz-XXXXXX", NULL);
+
+        fuzz_quiet();
+        fuzz_assert(dir, "no temporary directory");
+        fifo_path = g_build_filename(dir, "event0", NULL);
+        fuzz_assert(mkfifo(fifo_path, 0600) == 0, "mkfifo: %m");
+        g_free(dir);
+        atexit(remove_fifo);
+        return 0;
+}
+
+static void run(sd_event *e) {
+        while (sd_event_run(e, 0) > 0)
+                ;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        static const ButtonInputCallbacks cb = { .edge = on_edge,
+                                                 .state = on_state,
+                                                 .reset = on_reset };
+        FuzzInput in = FUZZ_INPUT(data, size);
+        uint16_t key = fuzz_bool(&in) ? KEY_CONNECT : fuzz_u16(&in);
+        unsigned debounce = fuzz_bool(&in) ? 0 : fuzz_u8(&in);
+        size_t chunk = 1 + fuzz_u8(&in) % sizeof(struct input_event) * 3;
+        ButtonInputConfig config = { .kind = BUTTON_SOURCE_INPUT,
+                                     .device = fifo_path,
+                                     .key = key,
+                                     .debounce_ms = debounce };
+        _cleanup_close_ int writer = -EBADF;
+        sd_event *e = NULL;
+        ButtonInput *b = NULL;
+        State s = { 0 };
+        bool expect_exact = debounce == 0;
+        bool level = false;
+        size_t whole;
+
+        fuzz_assert(sd_event_new(&e) >= 0, "sd_event_new");
+        fuzz_assert(button_input_new(&b, e, &config, &cb, &s) >= 0, "button_input_new");
+        fuzz_assert(button_input_start(b) >= 0, "button_input_start");
+        fuzz_assert(s.opened && button_input_is_open(b), "the FIFO did not open");
+        writer = open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        fuzz_assert(writer >= 0, "opening the FIFO for writing: %m");
+
+        /* What the decoder must make of the whole records, without debouncing. */
+        whole = in.size / sizeof(struct input_event);
+        for (size_t i = 0; i < whole; i++) {
+                struct input_event ev;
+                memcpy(&ev, in.data + i * sizeof ev, sizeof ev);
+                if (ev.type == EV_SYN && ev.code == SYN_DROPPED)
+                        expect_exact = false; /* drops until SYN_REPORT, and resets */
+                if (ev.type == EV_KEY && ev.code == key && (ev.value == 0 || ev.value == 1) &&
+                    (ev.value == 1) != level) {
+                        level = ev.value == 1;
+                        s.key_changes++;
+                }
+        }
+        /* Written in chunks, read between them: records split over reads. */
+        for (size_t off = 0; off < in.size; off += chunk) {
+                size_t n = MIN(chunk, in.size - off);
+                fuzz_assert(write(writer, in.data + off, n) == (ssize_t) n, "write: %m");
+                run(e);
+        }
+        fuzz_assert(s.edges <= s.key_changes, "%u edges from %u key changes", s.edges,
+                    s.key_changes);
+        if (expect_exact)
+                fuzz_assert(s.edges == s.key_changes, "%u edges from %u key changes", s.edges,
+                            s.key_changes);
+        /* The writer goes away: the input is lost, and the press in progress forgotten. */
+        closep(&writer);
+        writer = -EBADF;
+        run(e);
+        fuzz_assert(!button_input_is_open(b), "still open after the writer left");
+        fuzz_assert(!s.level, "a press survived losing the device");
+        button_input_free(b);
+        sd_event_unref(e);
+        return 0;
+}
