@@ -55,7 +55,7 @@ run_one() {
 start=$(date +%s)
 running=0
 for t in $targets; do
-        rm -f "$out/$t.rc" "$out/$t.log"
+        rm -rf "$out/$t.rc" "$out/$t.log" "$out/$t-artifacts"
         run_one "$t" &
         running=$((running + 1))
         if [ "$running" -ge "$jobs" ]; then

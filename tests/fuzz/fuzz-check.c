@@ -10,14 +10,21 @@
 #include "fuzz-check.h"
 #include "macro.h"
 
+/* The sanitizers' own report channel: still open when libFuzzer closed the target's stderr
+ * (-close_fd_mask=2, as tools/fuzz.sh runs it). Absent in builds without sanitizers. */
+void __sanitizer_report_error_summary(const char *summary) __attribute__((weak));
+
 void fuzz_fail(const char *file, int line, const char *fmt, ...) {
+        _cleanup_free_ char *what = NULL, *msg = NULL;
         va_list ap;
 
-        fprintf(stderr, "%s:%d: property violated: ", file, line);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        what = g_strdup_vprintf(fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        msg = g_strdup_printf("%s:%d: property violated: %s", file, line, what);
+        fprintf(stderr, "%s\n", msg);
+        if (__sanitizer_report_error_summary)
+                __sanitizer_report_error_summary(msg);
         abort();
 }
 
