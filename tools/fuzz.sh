@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets of tests/fuzz with clang (ASan + UBSan) and runs each for SECONDS
-# (default 60), printing per target its executions and the coverage it added; exits non-zero when
+# (default 60), printing per target its executions, its coverage (libFuzzer cov: edges) and what
+# this run added (+cov, +inputs: new corpus units); exits non-zero when
 # any target found a crash, a leak or a sanitizer report (the input is kept, see the output).
 # Usage: tools/fuzz.sh [SECONDS] [TARGET-REGEX]
 # Environment: PAIRGATE_FUZZ_JOBS=N runs N targets at a time (default 1); PAIRGATE_FUZZ_BUILD
@@ -66,7 +67,7 @@ done
 wait
 
 status=0
-printf '%-22s %12s %8s %8s %8s  %s\n' target executions exec/s cov new result
+printf '%-20s %11s %7s %6s %6s %7s  %s\n' target executions exec/s cov +cov +inputs result
 for t in $targets; do
         log=$out/$t.log
         rc=$(cat "$out/$t.rc" 2>/dev/null || echo 1)
@@ -74,14 +75,15 @@ for t in $targets; do
         rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
         init=$(sed -n 's/.*INITED cov: \([0-9]*\).*/\1/p' "$log" | head -1)
         final=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' "$log" | tail -1)
+        units=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
         result=ok
         if [ "$rc" != 0 ] || grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|property violated' "$log" ||
                 [ -n "$(ls -A "$out/$t-artifacts")" ]; then
                 result="FAILED (exit $rc): see $log and $out/$t-artifacts/"
                 status=1
         fi
-        printf '%-22s %12s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${final:-?}" \
-                "$(( ${final:-0} - ${init:-0} ))" "$result"
+        printf '%-20s %11s %7s %6s %6s %7s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${final:-?}" \
+                "$(( ${final:-0} - ${init:-0} ))" "${units:-?}" "$result"
 done
 echo "fuzz: $secs s per target, $(( $(date +%s) - start )) s in all (logs: $out)"
 exit $status

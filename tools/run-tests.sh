@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Runs the whole test suite: unit, bus (private dbus-daemon + fake BlueZ), install/systemd checks,
-# lint, and the real-stack e2e suite in a VM; everything under AddressSanitizer + UBSan.
+# lint, the fuzz targets (10 s each), and the real-stack e2e suite in a VM; everything under
+# AddressSanitizer + UBSan.
 # Usage: tools/run-tests.sh   (installs missing Debian packages with apt-get, via sudo if needed)
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ collect_skips() {
 }
 (cd build-test && ctest --output-on-failure -j2 --timeout 1200 -LE e2e) || status=$?
 collect_skips
+# Every libFuzzer target for a short, bounded time (clang build in build-fuzz; docs/fuzzing.md).
+echo "== tools/fuzz.sh 10"
+tools/fuzz.sh 10 || status=$?
 # The real-stack suite on its own, verbose: its output carries the figures (cells matched, time).
 (cd build-test && ctest -V -L e2e --timeout 1200) || status=$?
 collect_skips

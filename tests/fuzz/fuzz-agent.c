@@ -3,7 +3,8 @@
  * bluetoothd or a stranger over a private connection (fuzz-bus.h), every method with arguments
  * of the right and of wrong signatures, on the agent's path or others, with Cancel and Release
  * in between, devices known to the cache (with arbitrary names) or not, up to the policy chain
- * (allowlist, and the scripted test policy allowing, denying, passing or holding).
+ * (allowlist, the button's waiting queue, and the scripted test policy allowing, denying,
+ * passing or holding).
  * Properties: every call is answered exactly once (held ones by Cancel, Release or shutdown);
  * a stranger is always refused and audited; answers are only Rejected, Canceled or sd-bus's own
  * errors for bad calls; an approval carries the method's result type and a valid passkey or PIN;
@@ -36,6 +37,12 @@ static const char *const configs[] = {
         ALLOWLIST ROUTES("[ \"allowlist\" ]"),
         "capability = \"KeyboardDisplay\";\n" ROUTES("[ ]"),
         "capability = \"NoInputNoOutput\";\n",
+        /* Requests wait for a press that never comes (the node is absent): held until Cancel,
+         * Release or shutdown, in the waiting queue. */
+        "max_pending = 3;\n" ALLOWLIST ROUTES(
+                "[ \"allowlist\", \"button\" ]") "button = { source = \"input\"; device = "
+                                                 "\"/nonexistent/pairgate-fuzz/event0\"; "
+                                                 "key = \"KEY_CONNECT\"; };\n",
 #ifdef PAIRGATE_TEST_POLICIES
         ALLOWLIST ROUTES("[ \"allowlist\", \"test\" ]") "test = { verdict = \"allow\"; };\n",
         ALLOWLIST ROUTES("[ \"allowlist\", \"test\" ]") "test = { verdict = \"deny\"; };\n",

@@ -77,9 +77,10 @@ for i, n in enumerate(NAMES):
           bytes([1, 2, 0]) + dict_entries([name_entry(n)]))
 
 # fuzz-agent: config, then calls (method, how, args) and devices.
-for cfg in range(8):
+for cfg in range(9):
     calls = bytes([cfg])
-    calls += bytes([1]) + bytes([0, 2]) + s(NAMES[cfg]) + b'\x01' + struct.pack('<I', 0x240404)
+    # a device with a hostile name (add_device: path 0, name, paired, class)
+    calls += bytes([0, 0]) + s(NAMES[cfg]) + b'\x01' + struct.pack('<I', 0x240404)
     for m, args in [(4, bytes([0]) + struct.pack('<I', 123456)),  # RequestConfirmation(o, u)
                     (0, bytes([0])), (2, bytes([1])), (5, bytes([0])),
                     (6, bytes([0]) + s('0000110b-0000-1000-8000-00805f9b34fb')),
