@@ -20,5 +20,8 @@ void fuzz_fail(const char *file, int line, const char *fmt, ...)
 bool fuzz_text_is_clean(const char *s, size_t max);
 /* The same, asserted, saying what s is. */
 void fuzz_assert_clean(const char *s, size_t max, const char *what);
+/* s[0..len) is one complete JSON value (RFC 8259: objects, arrays, strings with valid escapes
+ * and UTF-8, numbers, true/false/null), with optional whitespace around it. */
+bool fuzz_json_is_valid(const char *s, size_t len);
 /* Quiet logs (debug lines off, audit records still rendered and passed to a sink). */
 void fuzz_quiet(void);
