@@ -29,6 +29,7 @@ typedef struct State {
         bool level; /* as the edges say */
         unsigned edges, key_changes;
         bool opened;
+        unsigned lost;
 } State;
 
 static void on_edge(bool pressed, uint64_t usec, void *userdata) {
@@ -45,6 +46,8 @@ static void on_state(ButtonInputState state, const char *detail, int error, void
 
         if (state == BUTTON_INPUT_OPENED)
                 s->opened = true;
+        else if (state == BUTTON_INPUT_LOST)
+                s->lost++;
 }
 
 static void on_reset(void *userdata) {
@@ -141,7 +144,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         closep(&writer);
         writer = -EBADF;
         run(e);
-        fuzz_assert(!button_input_is_open(b), "still open after the writer left");
+        /* (It may be open again already: the node is still there, and the reopen timer of
+         * 250 ms can pass on a loaded machine.) */
+        fuzz_assert(s.lost > 0, "the writer left and the input was not lost");
         fuzz_assert(!s.level, "a press survived losing the device");
         button_input_free(b);
         sd_event_unref(e);
