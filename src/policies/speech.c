@@ -25,7 +25,12 @@
  * synthesiser printed while speaking them; they never go into argv either, but to the command's
  * stdin (see utterance_start()).
  *
- * Size: about 700 lines, over the ~600 guideline: the section parser (argv templates, texts) and
+ * Typing (RequestPasskey, RequestPinCode without generate_pin): speech passes at once and
+ * remembers the request; when a keypad routed after it asks (announce.h), it speaks what to type
+ * (texts.KeypadPasskey / KeypadPinCode) and, with the keypad's echo = true, each digit typed
+ * (texts.KeypadDigit; a PIN's digits go to the command's stdin like every PIN) and each deletion.
+ *
+ * Size: about 800 lines, over the ~600 guideline: the section parser (argv templates, texts) and
  * the utterance lifecycle share the SpeechPolicy state and are split by section markers below;
  * the texts themselves already live in speech-text.c. */
 #include <errno.h>
@@ -35,6 +40,7 @@
 
 #include <glib.h>
 
+#include "announce.h"
 #include "audit.h"
 #include "device-cache.h"
 #include "macro.h"
@@ -69,6 +75,31 @@ static const struct {
           "Pairing request from {device}. Press the button to accept." },
 };
 
+/* What speech says for the keypad (see announce.h): prompts and confirmations, spoken only for
+ * the requests speech itself saw (it is routed before the keypad). */
+typedef enum KeypadText {
+        KEYPAD_TEXT_PASSKEY, /* the prompt for RequestPasskey */
+        KEYPAD_TEXT_PIN,     /* the prompt for RequestPinCode */
+        KEYPAD_TEXT_DIGIT,   /* a digit typed (keypad echo = true) */
+        KEYPAD_TEXT_DELETE,  /* a digit removed (keypad echo = true) */
+        _KEYPAD_TEXT_MAX,
+} KeypadText;
+
+static const struct {
+        const char *name; /* in speech.texts */
+        unsigned allowed;
+        const char *text;
+} keypad_texts[_KEYPAD_TEXT_MAX] = {
+        [KEYPAD_TEXT_PASSKEY] = { "KeypadPasskey", SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+                                  "Pairing request from {device}. Type the six digits shown on "
+                                  "{device}, then press Enter." },
+        [KEYPAD_TEXT_PIN] = { "KeypadPinCode", SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
+                              "Pairing request from {device}. Type its PIN code, then press "
+                              "Enter." },
+        [KEYPAD_TEXT_DIGIT] = { "KeypadDigit", SPEECH_VAR_DIGIT, "{digit}" },
+        [KEYPAD_TEXT_DELETE] = { "KeypadDelete", 0, "Deleted." },
+};
+
 typedef struct SpeechPolicy SpeechPolicy;
 
 typedef struct Speech {
@@ -92,6 +123,9 @@ struct SpeechPolicy {
         char **command, **player; /* player NULL: none */
         bool text_on_stdin;       /* the command has no {text}: the text goes to its stdin */
         char *texts[_AGENT_METHOD_MAX];
+        char *keypad_texts[_KEYPAD_TEXT_MAX];
+        Announcer *announcer;
+        GArray *keypad_requests; /* uint64_t ids of RequestPasskey/RequestPinCode speech saw */
         unsigned repeat, pause_ms, utterance_timeout, display_timeout;
         bool speak_names, generate_pin;
         GList *speeches; /* Speech* */
@@ -169,6 +203,43 @@ static int parse_argv(const config_setting_t *s, unsigned allowed, bool allow_em
         return 0;
 }
 
+/* speech.texts.Keypad*: what speech says for the keypad. */
+static int parse_keypad_text(SpeechPolicy *sp, const config_setting_t *e, const PolicyEnv *env,
+                             char **ret_error) {
+        const char *name = config_setting_name(e), *v = config_setting_get_string(e);
+        _cleanup_free_ char *why = NULL;
+        int k = -1;
+
+        for (int i = 0; i < _KEYPAD_TEXT_MAX; i++)
+                if (streq(keypad_texts[i].name, name))
+                        k = i;
+        if (k < 0) {
+                *ret_error = policy_error(env, e,
+                                          "speech.texts: no text for '%s' (known: DisplayPasskey, "
+                                          "RequestConfirmation, DisplayPinCode, RequestPinCode, "
+                                          "RequestAuthorization, KeypadPasskey, KeypadPinCode, "
+                                          "KeypadDigit, KeypadDelete)",
+                                          name);
+                return -EINVAL;
+        }
+        if (!v) {
+                *ret_error = policy_error(env, e, "speech.texts.%s must be a string", name);
+                return -EINVAL;
+        }
+        if (strlen(v) > SPEECH_TEMPLATE_MAX) {
+                *ret_error = policy_error(env, e, "speech.texts.%s is longer than %d bytes", name,
+                                          SPEECH_TEMPLATE_MAX);
+                return -EINVAL;
+        }
+        if (speech_template_check(v, keypad_texts[k].allowed, NULL, &why) < 0) {
+                *ret_error = policy_error(env, e, "speech.texts.%s: %s", name, why);
+                return -EINVAL;
+        }
+        g_free(sp->keypad_texts[k]);
+        sp->keypad_texts[k] = g_strdup(v);
+        return 0;
+}
+
 static int parse_texts(SpeechPolicy *sp, const config_setting_t *s, const PolicyEnv *env,
                        char **ret_error) {
         if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
@@ -184,13 +255,10 @@ static int parse_texts(SpeechPolicy *sp, const config_setting_t *s, const Policy
                 _cleanup_free_ char *why = NULL;
 
                 if (k < 0) {
-                        *ret_error = policy_error(
-                                env, e,
-                                "speech.texts: no text for '%s' (known: DisplayPasskey, "
-                                "RequestConfirmation, DisplayPinCode, RequestPinCode, "
-                                "RequestAuthorization)",
-                                name);
-                        return -EINVAL;
+                        int r = parse_keypad_text(sp, e, env, ret_error);
+                        if (r < 0)
+                                return r;
+                        continue;
                 }
                 if (!v) {
                         *ret_error = policy_error(env, e, "speech.texts.%s must be a string", name);
@@ -513,8 +581,10 @@ static bool method_is_display(AgentMethod m) {
                m == AGENT_METHOD_REQUEST_PIN_CODE;
 }
 
-/* Start speaking `text` (taken) for q. Returns <0 when not even the first utterance started. */
-static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, bool secret) {
+/* Start speaking `text` (taken) for q, `repeat` times; a display speech lasts until the pairing
+ * ends (see the top). Returns <0 when not even the first utterance started. */
+static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, bool secret,
+                        bool display, unsigned repeat) {
         Speech *s = g_new0(Speech, 1);
         const Device *d =
                 sp->devices && q->device ? device_cache_get(sp->devices, q->device) : NULL;
@@ -540,10 +610,10 @@ static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, boo
                 .address = g_strdup(q->address),
                 .text = text,
                 .secret = secret,
-                .display = method_is_display(q->method),
+                .display = display,
                 .was_paired = d ? d->paired : q->paired,
                 .seen_connected = d && d->connected,
-                .left = sp->repeat,
+                .left = repeat,
         };
         sp->speeches = g_list_append(sp->speeches, s);
         if (s->display) {
@@ -557,7 +627,7 @@ static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, boo
         }
         log_debug("speech: speaking the %s prompt for %s (request %" PRIu64 ", %u times)",
                   agent_method_to_string(q->method), q->address ? q->address : q->device,
-                  q->request_id, sp->repeat);
+                  q->request_id, repeat);
         return utterance_start(s);
 }
 
@@ -587,8 +657,65 @@ static void speech_clear(SpeechPolicy *sp) {
         g_strfreev(sp->player);
         for (int m = 0; m < _AGENT_METHOD_MAX; m++)
                 g_free(sp->texts[m]);
+        for (int k = 0; k < _KEYPAD_TEXT_MAX; k++)
+                g_free(sp->keypad_texts[k]);
+        announcer_unregister(sp->announcer);
+        if (sp->keypad_requests)
+                g_array_free(sp->keypad_requests, true);
         sd_event_unref(sp->event);
         *sp = (SpeechPolicy){ 0 };
+}
+
+/* ---- for the keypad (announce.h) ------------------------------------------------------------ */
+
+static bool saw_keypad_request(const SpeechPolicy *sp, uint64_t request_id) {
+        for (guint i = 0; i < sp->keypad_requests->len; i++)
+                if (g_array_index(sp->keypad_requests, uint64_t, i) == request_id)
+                        return true;
+        return false;
+}
+
+static bool on_announce(const Announcement *a, void *userdata) {
+        SpeechPolicy *sp = userdata;
+        const PairingQuery *q = a->query;
+        _cleanup_free_ char *name = NULL;
+        char digit[2] = { a->digit, '\0' };
+        SpeechVars v = { 0 };
+        KeypadText k;
+        char *text;
+
+        if (!q || !saw_keypad_request(sp, q->request_id))
+                return false; /* not routed before this keypad for this request */
+        switch (a->kind) {
+        case ANNOUNCE_KEYPAD_PROMPT:
+                k = q->method == AGENT_METHOD_REQUEST_PIN_CODE ? KEYPAD_TEXT_PIN
+                                                               : KEYPAD_TEXT_PASSKEY;
+                break;
+        case ANNOUNCE_KEYPAD_DIGIT:
+                k = KEYPAD_TEXT_DIGIT;
+                break;
+        case ANNOUNCE_KEYPAD_DELETE:
+                k = KEYPAD_TEXT_DELETE;
+                break;
+        default:
+                return false;
+        }
+        if (!sp->keypad_texts[k][0])
+                return false;
+        v.kind = speech_kind_from_class(q->has_class, q->device_class);
+        if (sp->speak_names)
+                name = speech_sanitize_name(q->name, SPEECH_NAME_MAX);
+        v.device = name ? name : v.kind;
+        v.digit = digit;
+        text = speech_template_render(sp->keypad_texts[k], &v);
+        explicit_bzero(digit, sizeof digit);
+        if (strlen(text) > SPEECH_TEXT_MAX)
+                text[SPEECH_TEXT_MAX] = '\0';
+        /* A digit of a PIN is secret (stdin, never logged); a prompt is repeated, a
+         * confirmation said once; none lasts beyond the request. */
+        return speech_start(sp, q, text,
+                            k == KEYPAD_TEXT_DIGIT && q->method == AGENT_METHOD_REQUEST_PIN_CODE,
+                            false, k == KEYPAD_TEXT_DIGIT || k == KEYPAD_TEXT_DELETE ? 1 : sp->repeat) >= 0;
 }
 
 static int speech_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
@@ -599,6 +726,8 @@ static int speech_init(Policy *p, const config_setting_t *section, const PolicyE
         sp->command = g_strdupv((char **) default_command);
         for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
                 sp->texts[method_texts[i].method] = g_strdup(method_texts[i].text);
+        for (int k = 0; k < _KEYPAD_TEXT_MAX; k++)
+                sp->keypad_texts[k] = g_strdup(keypad_texts[k].text);
         sp->repeat = 2;
         sp->pause_ms = 1000;
         sp->utterance_timeout = 20;
@@ -612,6 +741,8 @@ static int speech_init(Policy *p, const config_setting_t *section, const PolicyE
                 return 0;
         sp->event = sd_event_ref(env->event);
         sp->devices = env->devices;
+        sp->keypad_requests = g_array_new(false, false, sizeof(uint64_t));
+        sp->announcer = announcer_register(on_announce, sp);
         if (sp->devices)
                 sp->listener = device_cache_add_listener(sp->devices, on_device_changed, sp);
         return 0;
@@ -633,13 +764,16 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
         int r;
 
         *ret = (PolicyResult){ .verdict = VERDICT_PASS, .reason = "speech: nothing to say" };
+        if (sp->event && (q->method == AGENT_METHOD_REQUEST_PASSKEY ||
+                          (q->method == AGENT_METHOD_REQUEST_PIN_CODE && !sp->generate_pin))) {
+                /* Somebody has to type: a keypad after speech will ask for its prompt. */
+                g_array_append_val(sp->keypad_requests, q->request_id);
+                ret->reason = "speech: the prompt is spoken when a keypad asks for it";
+                return 1;
+        }
         if (!sp->event || !tmpl || !tmpl[0])
                 return 1;
         if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
-                if (!sp->generate_pin) {
-                        ret->reason = "speech: generate_pin is off";
-                        return 1;
-                }
                 r = speech_random_pin(pin);
                 if (r < 0) {
                         log_warning("speech: no random PIN: %s", g_strerror(-r));
@@ -671,7 +805,8 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                 ret->reason = "speech: already spoken for this pairing";
                 return 1;
         }
-        r = speech_start(sp, q, text, pin[0] != '\0' || q->method == AGENT_METHOD_DISPLAY_PIN_CODE);
+        r = speech_start(sp, q, text, pin[0] != '\0' || q->method == AGENT_METHOD_DISPLAY_PIN_CODE,
+                         method_is_display(q->method), sp->repeat);
         if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
                 if (r < 0)
                         /* Never return a PIN that nobody heard (and never approve because of a
@@ -693,6 +828,10 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
 
 static void speech_request_ended(Policy *p, uint64_t request_id) {
         SpeechPolicy *sp = p->data;
+
+        for (guint i = 0; sp->keypad_requests && i < sp->keypad_requests->len; i++)
+                if (g_array_index(sp->keypad_requests, uint64_t, i) == request_id)
+                        g_array_remove_index(sp->keypad_requests, i--);
 
         for (GList *l = sp->speeches, *next; l; l = next) {
                 Speech *s = l->data;
