@@ -36,7 +36,7 @@ typedef struct ButtonInputConfig {
         const unsigned *keys;
         size_t n_keys;
         const char *label; /* for log messages: "button" (NULL), "keypad" */
-        const char *chip;   /* gpio: see gpio_chip_resolve() */
+        const char *chip;  /* gpio: see gpio_chip_resolve() */
         unsigned line;
         bool active_low;
         GpioBias bias;

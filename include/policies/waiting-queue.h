@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The requests that wait for a person (a button press, digits on a keypad, later an operator), oldest
- * first. A decided request leaves the queue at once and gets its answer from a defer source, so
- * the chain and the request (which may free a whole policy set) never run inside the input
+/* The requests that wait for a person (a button press, digits on a keypad, later an operator),
+ * oldest first. A decided request leaves the queue at once and gets its answer from a defer source,
+ * so the chain and the request (which may free a whole policy set) never run inside the input
  * handler that decided it. A queue's calls can be handed to another queue (a reload). */
 
 #include <stdbool.h>

@@ -129,7 +129,8 @@ void button_input_feed(ButtonInput *in, bool pressed, uint64_t usec) {
                 r = sd_event_add_time(in->event, &in->debounce_timer, CLOCK_MONOTONIC,
                                       usec + period, 0, on_debounce_timer, in);
                 if (r < 0) {
-                        log_warning("%s: cannot arm the debounce timer: %s", in->label, g_strerror(-r));
+                        log_warning("%s: cannot arm the debounce timer: %s", in->label,
+                                    g_strerror(-r));
                         commit(in, pressed, usec);
                 }
                 return;

@@ -7,7 +7,8 @@
 
 static const unsigned digit_keys[][10] = {
         { KEY_0, KEY_1, KEY_2, KEY_3, KEY_4, KEY_5, KEY_6, KEY_7, KEY_8, KEY_9 },
-        { KEY_KP0, KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP4, KEY_KP5, KEY_KP6, KEY_KP7, KEY_KP8, KEY_KP9 },
+        { KEY_KP0, KEY_KP1, KEY_KP2, KEY_KP3, KEY_KP4, KEY_KP5, KEY_KP6, KEY_KP7, KEY_KP8,
+          KEY_KP9 },
         { KEY_NUMERIC_0, KEY_NUMERIC_1, KEY_NUMERIC_2, KEY_NUMERIC_3, KEY_NUMERIC_4, KEY_NUMERIC_5,
           KEY_NUMERIC_6, KEY_NUMERIC_7, KEY_NUMERIC_8, KEY_NUMERIC_9 },
 };
@@ -94,10 +95,13 @@ uint32_t keypad_buffer_value(const KeypadBuffer *b) {
 
 const char *keypad_action_to_string(KeypadAction a) {
         static const char *const names[_KEYPAD_ACTION_MAX] = {
-                [KEYPAD_IGNORED] = "ignored",   [KEYPAD_DIGIT] = "digit",
-                [KEYPAD_FULL] = "full",         [KEYPAD_DELETED] = "deleted",
+                [KEYPAD_IGNORED] = "ignored",
+                [KEYPAD_DIGIT] = "digit",
+                [KEYPAD_FULL] = "full",
+                [KEYPAD_DELETED] = "deleted",
                 [KEYPAD_NOTHING_TO_DELETE] = "nothing-to-delete",
-                [KEYPAD_SUBMIT] = "submit",     [KEYPAD_EMPTY] = "empty",
+                [KEYPAD_SUBMIT] = "submit",
+                [KEYPAD_EMPTY] = "empty",
                 [KEYPAD_REFUSE] = "refuse",
         };
         return a >= 0 && a < _KEYPAD_ACTION_MAX ? names[a] : NULL;

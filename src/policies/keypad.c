@@ -67,9 +67,9 @@ static void sync_buffer(KeypadPolicy *k) {
 
         if (c && c->request_id == k->buf_request)
                 return;
-        keypad_buffer_init(&k->buf,
-                           c && c->method == AGENT_METHOD_REQUEST_PIN_CODE ? KEYPAD_PIN_DIGITS
-                                                                           : KEYPAD_PASSKEY_DIGITS);
+        keypad_buffer_init(&k->buf, c && c->method == AGENT_METHOD_REQUEST_PIN_CODE
+                                            ? KEYPAD_PIN_DIGITS
+                                            : KEYPAD_PASSKEY_DIGITS);
         k->buf_request = c ? c->request_id : 0;
 }
 
@@ -99,8 +99,7 @@ static void submit(KeypadPolicy *k, PolicyCall *c) {
         snprintf(c->reason, sizeof c->reason, "%zu digit%s typed on the keypad", k->buf.len,
                  k->buf.len == 1 ? "" : "s");
         log_info("keypad: Enter answers %s from %s (request %" PRIu64 ")",
-                 agent_method_to_string(c->method), c->address ? c->address : "?",
-                 c->request_id);
+                 agent_method_to_string(c->method), c->address ? c->address : "?", c->request_id);
         keypad_buffer_clear(&k->buf);
         waiting_queue_answer(c, &res);
         explicit_bzero(&res, sizeof res);
@@ -297,7 +296,8 @@ static int keypad_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
 
         if (!k->event)
                 return -EOPNOTSUPP;
-        if (q->method != AGENT_METHOD_REQUEST_PASSKEY && q->method != AGENT_METHOD_REQUEST_PIN_CODE) {
+        if (q->method != AGENT_METHOD_REQUEST_PASSKEY &&
+            q->method != AGENT_METHOD_REQUEST_PIN_CODE) {
                 *ret = (PolicyResult){ .verdict = VERDICT_PASS,
                                        .reason = "a keypad supplies passkeys and PINs only" };
                 return 1;

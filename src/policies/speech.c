@@ -713,9 +713,10 @@ static bool on_announce(const Announcement *a, void *userdata) {
                 text[SPEECH_TEXT_MAX] = '\0';
         /* A digit of a PIN is secret (stdin, never logged); a prompt is repeated, a
          * confirmation said once; none lasts beyond the request. */
-        return speech_start(sp, q, text,
-                            k == KEYPAD_TEXT_DIGIT && q->method == AGENT_METHOD_REQUEST_PIN_CODE,
-                            false, k == KEYPAD_TEXT_DIGIT || k == KEYPAD_TEXT_DELETE ? 1 : sp->repeat) >= 0;
+        return speech_start(
+                       sp, q, text,
+                       k == KEYPAD_TEXT_DIGIT && q->method == AGENT_METHOD_REQUEST_PIN_CODE, false,
+                       k == KEYPAD_TEXT_DIGIT || k == KEYPAD_TEXT_DELETE ? 1 : sp->repeat) >= 0;
 }
 
 static int speech_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
