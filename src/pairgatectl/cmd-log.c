@@ -62,7 +62,7 @@ static void print_line(sd_journal *j, uint64_t usec) {
         _cleanup_free_ char *reason = field(j, "PAIRGATE_REASON", NULL);
         _cleanup_free_ char *policy = field(j, "PAIRGATE_POLICY", NULL);
         _cleanup_free_ char *request = field(j, "PAIRGATE_REQUEST_ID", NULL);
-        _cleanup_free_ char *uid = field(j, "PAIRGATE_UID", NULL);
+        _cleanup_free_ char *uid = field(j, "PAIRGATE_CONTROL_UID", NULL);
         _cleanup_free_ char *name = NULL;
         size_t name_len = 0;
         char t[32];
