@@ -25,6 +25,6 @@ bool text_locale_is_utf8(void);
 size_t text_utf8_decode(const char *s, size_t len, uint32_t *ret_cp);
 
 /* Undoes the daemon's audit escaping (\xNN sequences, see core/audit.c) of a journal field:
- * the original bytes, NUL-terminated, *ret_len of them (they may contain NUL or invalid UTF-8).
- * Other backslashes are kept as they are. NULL on OOM. */
-char *text_unescape_hex(const char *s, size_t len, size_t *ret_len);
+ * writes the original bytes (they may contain NUL or invalid UTF-8) and a NUL to out, which has
+ * room for len + 1 bytes, and returns their number. Other backslashes are kept as they are. */
+size_t text_unescape_hex(char *out, const char *s, size_t len);

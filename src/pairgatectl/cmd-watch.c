@@ -72,7 +72,7 @@ static void show_request(Watch *wt, const CtlDict *req, const char *what) {
 }
 
 static int list_requests(Watch *wt) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         CtlDict *reqs = NULL;
         size_t n = 0;

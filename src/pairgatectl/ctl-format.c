@@ -33,7 +33,7 @@ void ctl_format_time(uint64_t usec, char buf[static 32]) {
         struct tm tm;
 
         if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                strcpy(buf, "-");
+                snprintf(buf, 32, "-");
 }
 
 void ctl_format_time_iso(uint64_t usec, char buf[static 40]) {
@@ -44,7 +44,7 @@ void ctl_format_time_iso(uint64_t usec, char buf[static 40]) {
 
         if (!localtime_r(&t, &tm) || strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
             strftime(zone, sizeof zone, "%z", &tm) != 5) {
-                strcpy(buf, "");
+                buf[0] = '\0';
                 return;
         }
         /* +0100 -> +01:00 */
@@ -63,15 +63,19 @@ void ctl_format_span(uint64_t usec, char buf[static 32]) {
                 snprintf(buf, 32, "%" PRIu64 "s", s);
 }
 
-void ctl_print_escaped(FILE *f, const char *s) {
+void ctl_print_escaped_len(FILE *f, const char *s, size_t len) {
         _cleanup_free_ char *e = NULL;
 
-        if (!s || !*s) {
+        if (!s || len == 0) {
                 fputc('-', f);
                 return;
         }
-        e = text_escape(s, SIZE_MAX, utf8_ok);
+        e = text_escape(s, len, utf8_ok);
         fputs(e ? e : "?", f);
+}
+
+void ctl_print_escaped(FILE *f, const char *s) {
+        ctl_print_escaped_len(f, s, s ? strlen(s) : 0);
 }
 
 void ctl_print_name(FILE *f, const char *s) {

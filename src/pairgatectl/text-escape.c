@@ -104,12 +104,9 @@ static int hexdigit(char c) {
         return -1;
 }
 
-char *text_unescape_hex(const char *s, size_t len, size_t *ret_len) {
-        char *out = malloc(len + 1);
+size_t text_unescape_hex(char *out, const char *s, size_t len) {
         size_t o = 0;
 
-        if (!out)
-                return NULL;
         for (size_t i = 0; i < len; i++) {
                 int hi, lo;
                 if (s[i] == '\\' && i + 3 < len && s[i + 1] == 'x' &&
@@ -121,6 +118,5 @@ char *text_unescape_hex(const char *s, size_t len, size_t *ret_len) {
                 out[o++] = s[i];
         }
         out[o] = '\0';
-        *ret_len = o;
-        return out;
+        return o;
 }

@@ -292,9 +292,10 @@ static void test_text_escape(void) {
         {
                 static const char in[] = "Evil\\x1b[2J\\x00\\x5c\\x22 \\xZZ\\x4";
                 static const char out[] = "Evil\x1b[2J\0\\\" \\xZZ\\x4";
-                size_t n;
-                _cleanup_free_ char *raw = text_unescape_hex(in, strlen(in), &n);
+                char raw[sizeof in];
+                size_t n = text_unescape_hex(raw, in, strlen(in));
                 g_assert_cmpmem(raw, n, out, sizeof out - 1);
+                g_assert_cmpint(raw[n], ==, '\0');
         }
 }
 
