@@ -11,6 +11,8 @@ after a request. One test also types on a real uinput keypad opened by name (roo
 - RequestPinCode: the digits are the PIN, never logged.
 - Other methods pass; the device absent at start is waited for and opened when it appears.
 - ["speech", "keypad"] with echo = true: speech says what to type, then each digit.
+- The control interface (EnterPasskey, EnterPinCode: `pairgatectl passkey`) answers a request the
+  keypad holds, audited as the keypad's with the caller's uid.
 """
 import fcntl
 import os
@@ -23,6 +25,7 @@ import dbus
 
 from harness import (CANCELED, OTHER, STRANGER, BusTestCase, dev_path, iterate, make_config,
                      wait_until)
+import test_control  # the control interface's client helpers (read-only use)
 import test_speech  # the fake TTS and its records (read-only use)
 
 EV_SYN, EV_KEY, SYN_REPORT = 0, 1, 0
@@ -265,6 +268,50 @@ class Device(KeypadTestCase):
             self.assertAllowed(call, (314159,))
         finally:
             ui.destroy()
+
+
+class ThroughControl(KeypadTestCase, test_control.ControlTestCase):
+    """The control interface answers a request the keypad holds (pairgatectl passkey over SSH),
+    as if the keypad had; the digits typed so far are dropped with the keypad's call."""
+
+    ctl_held = test_control.ControlTestCase.held  # RequestStarted of a call (held() is ours)
+
+    def start_ctl(self):
+        d = self.start()
+        self.assertTrue(wait_until(lambda: self.client.name_has_owner(test_control.NAME), 5),
+                        self.stderr_tail())
+        return d
+
+    def test_enter_passkey_for_the_keypad(self):
+        self.start_ctl()
+        call = self.call('RequestPasskey', dev_path(STRANGER))
+        req = self.ctl_held(call)
+        self.assertEqual((req['HeldBy'], req['Needs']), ('keypad', 'passkey'))
+        self.keypad.type('12')
+        iterate(0.1)
+        self.ctl('EnterPasskey', dbus.UInt64(req['Id']), dbus.UInt32(37154))
+        self.assertTrue(call.wait(3))
+        self.assertAllowed(call, (37154,))
+        rec = self.decision(call)
+        self.assertEqual((rec['event'], rec.get('policy'), rec.get('control_uid')),
+                         ('allow', 'keypad', '0'), rec.line)
+        # the keypad has nothing left: Enter now answers nothing, and the next request starts
+        # from no digit
+        self.keypad.type('\n')
+        iterate(0.2)
+        call = self.held('RequestPasskey', OTHER)
+        self.keypad.type('3\n')
+        self.assertTrue(call.wait(3))
+        self.assertAllowed(call, (3,))
+
+    def test_enter_pin_for_the_keypad(self):
+        self.start_ctl()
+        call = self.call('RequestPinCode', dev_path(STRANGER))
+        req = self.ctl_held(call)
+        self.assertEqual((req['HeldBy'], req['Needs']), ('keypad', 'pin'))
+        self.ctl('EnterPinCode', dbus.UInt64(req['Id']), '4711')
+        self.assertTrue(call.wait(3))
+        self.assertAllowed(call, ('4711',))
 
 
 class Uinput:

@@ -495,6 +495,8 @@ class Runner:
 
     def try_type_keypad(self):
         mode = self.case_keypad
+        if mode in ("ctl", "ctl-wrong"):
+            return self.try_ctl_passkey()
         if mode is None or self.keypad is None or not self.case_keypad_waits or self.case_keypad_typed is not None:
             return
         if mode == "escape":
@@ -521,6 +523,43 @@ class Runner:
             i[0] += 1
             return i[0] < len(keys)
         GLib.timeout_add(300, lambda: GLib.timeout_add(60, step) and False)
+
+    # --- the same cells through the control interface: `pairgatectl pending --json` gives the
+    # request's id, `pairgatectl passkey ID NNNNNN` answers it (whichever policy holds it)
+    def pairgatectl(self, *args):
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=BUS_ADDR)
+        t = time.monotonic()
+        try:
+            p = subprocess.run([PLAN["pairgatectl"]] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True, timeout=15, env=env)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except (OSError, subprocess.TimeoutExpired) as e:
+            rc, out, err = None, "", str(e)
+        return {"argv": ["pairgatectl"] + list(args), "rc": rc, "stdout": out[-2000:], "stderr": err[-2000:],
+                "s": round(time.monotonic() - t, 2)}
+
+    def try_ctl_passkey(self):
+        if not self.case_keypad_waits or self.case_keypad_typed is not None or self.case_initiator_passkey is None:
+            return
+        pk = self.case_initiator_passkey
+        if self.case_keypad == "ctl-wrong":
+            pk = (pk + 1) % 1000000
+        digits = "%06d" % pk
+        self.case_keypad_typed = digits
+        pending = self.pairgatectl("pending", "--json")
+        rid = None
+        try:
+            reqs = [r for r in json.loads(pending["stdout"]) if r.get("method") == "RequestPasskey"]
+            rid = reqs[0]["id"] if reqs else None
+            pending["requests"] = [{k: r.get(k) for k in ("id", "method", "address", "held_by", "needs")} for r in reqs]
+        except (ValueError, TypeError, KeyError) as e:
+            pending["parse_error"] = str(e)
+        calls = [pending]
+        if rid is not None:
+            calls.append(self.pairgatectl("passkey", str(rid), digits))
+        self.case_calls.append({"t": round(now(), 3), "method": "keypad-typed", "args": [digits, self.case_keypad],
+                                "uptime": uptime(), "pairgatectl": calls})
+        log("pairgatectl: request %s answered (%s): rc %s" % (rid, self.case_keypad, [c["rc"] for c in calls]))
 
     # --- agent stderr hook: the DisplayPasskey audit line carries the passkey
     def on_agent_line(self, line):
@@ -584,6 +623,16 @@ class Runner:
         t = time.monotonic()
         os.makedirs(WORK, exist_ok=True)
         os.makedirs(os.path.join(RES, "btmon"), exist_ok=True)
+        if PLAN.get("pairgatectl"):
+            # pairgated runs as root here, not as the pairgate user of the shipped bus policy:
+            # let root own org.pairgate and call it (the control interface checks uid 0 itself)
+            os.makedirs("/etc/dbus-1/system.d", exist_ok=True)
+            with open("/etc/dbus-1/system.d/pairgate-e2e.conf", "w") as f:
+                f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+                        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                        '<busconfig><policy user="root"><allow own="org.pairgate"/>'
+                        '<allow send_destination="org.pairgate"/>'
+                        '<allow receive_sender="org.pairgate" receive_type="signal"/></policy></busconfig>\n')
         rc, out = sh(["dbus-daemon", "--system", "--fork"])
         if rc != 0:
             raise RuntimeError("dbus-daemon: " + out)
