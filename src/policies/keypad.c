@@ -111,7 +111,7 @@ static void on_key(unsigned code, uint64_t usec, void *userdata) {
         KeypadAction a;
 
         if (!c) {
-                log_debug("keypad: key %u with nothing waiting: ignored", code);
+                log_debug("keypad: a key with nothing waiting: ignored"); /* never which */
                 return;
         }
         if (usec <= c->arrived_usec) {
