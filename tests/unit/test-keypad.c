@@ -11,6 +11,7 @@
 
 #include "announce.h"
 #include "audit.h"
+#include "config.h"
 #include "keypad-buffer.h"
 #include "keypad.h"
 #include "macro.h"
@@ -295,6 +296,26 @@ static void test_config_errors(Fixture *f, gconstpointer data) {
         }
 }
 
+static void test_route_needs_section(void) {
+        _cleanup_free_ char *error = NULL;
+        Config *c = NULL;
+
+        g_assert_cmpint(config_load_string("routes = { RequestPasskey = [ \"keypad\" ]; };\n",
+                                           "t.conf", &c, &error),
+                        <, 0);
+        g_assert_cmpstr(error, ==,
+                        "t.conf:1: route 'RequestPasskey': policy 'keypad' needs a 'keypad = { "
+                        "... };' section");
+        g_assert_null(c);
+        g_clear_pointer(&error, g_free);
+        g_assert_cmpint(config_load_string("routes = { RequestPasskey = [ \"keypad\" ]; };\n"
+                                           "keypad = { device = \"Numpad\"; echo = true; };\n",
+                                           "t.conf", &c, &error),
+                        ==, 0);
+        g_assert_null(error);
+        config_free(c);
+}
+
 static void test_can_allow(void) {
         for (AgentMethod m = 0; m < _AGENT_METHOD_MAX; m++)
                 g_assert_cmpint(keypad_policy_ops.can_allow(NULL, m), ==,
@@ -395,6 +416,7 @@ int main(int argc, char **argv) {
         g_test_add_func("/keypad/buffer/backspace-escape-others", test_backspace_escape_others);
         g_test_add_func("/keypad/buffer/pin-sixteen-digits", test_pin_sixteen_digits);
         g_test_add_func("/keypad/can-allow", test_can_allow);
+        g_test_add_func("/keypad/route-needs-section", test_route_needs_section);
         g_test_add("/keypad/config-errors", Fixture, NULL, setup, test_config_errors, teardown);
         g_test_add("/keypad/passkey-typed", Fixture, NULL, setup, test_passkey_typed, teardown);
         g_test_add("/keypad/escape-refuses-and-pin", Fixture, NULL, setup,
