@@ -42,12 +42,16 @@ typedef struct KeypadPolicy {
         sd_event *event;
         ButtonInput *in;
         WaitingQueue *waiting;
+        sd_event_source *takeover;
         bool input_was_open;
         KeypadBuffer buf;
         uint64_t buf_request; /* the request the digits are for; 0: none */
 } KeypadPolicy;
 
-/* Runtime instances, oldest first: on reload the old instance hands its requests to the newest. */
+/* Runtime instances, oldest first. During a reload the old and the new policy set live side by
+ * side (a held request keeps the old set alive until it ends); the new instance takes the old
+ * ones' waiting requests, the digits typed for the oldest, and the device over (two readers of one
+ * FIFO would split the keys between them). */
 static GList *instances;
 
 static void audit_event(const char *value, const char *message, const char *reason) {
@@ -218,17 +222,54 @@ static int parse_section(KeypadPolicy *k, const config_setting_t *section, const
 
 /* ---- PolicyOps ---------------------------------------------------------------------------- */
 
-static int keypad_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
-                       char **ret_error) {
+/* Hand from's waiting requests (and the digits typed for the oldest, when it is still the oldest
+ * there) to `to` (NULL: orphan them: the core ends them); close from's device. */
+static void hand_over(KeypadPolicy *from, KeypadPolicy *to) {
+        PolicyCall *oldest = waiting_queue_oldest(from->waiting);
+        bool keep = oldest && oldest->request_id == from->buf_request;
+        KeypadBuffer typed = from->buf; /* the move empties from's queue, and so its buffer */
+
+        if (!to && oldest)
+                log_warning("keypad: %u request(s) still waiting; the core will end them",
+                            waiting_queue_length(from->waiting));
+        waiting_queue_move(from->waiting, to ? to->waiting : NULL);
+        if (to && keep && waiting_queue_oldest(to->waiting) == oldest)
+                to->buf = typed;
+        keypad_buffer_clear(&typed);
+        keypad_buffer_clear(&from->buf);
+        from->buf_request = 0;
+        from->in = button_input_free(from->in);
+}
+
+static int on_takeover(sd_event_source *s, void *userdata) {
         static const ButtonInputCallbacks cb = {
                 .key = on_key,
                 .state = on_input_state,
         };
-        KeypadPolicy *k = p->data;
+        KeypadPolicy *k = userdata;
         ButtonInputConfig ic = {
                 .kind = BUTTON_SOURCE_INPUT,
                 .label = "keypad",
+                .device = k->device,
         };
+        int r;
+
+        k->takeover = sd_event_source_disable_unref(k->takeover);
+        for (GList *l = instances; l; l = l->next)
+                if (l->data != k)
+                        hand_over(l->data, k);
+        ic.keys = keypad_keys(&ic.n_keys);
+        r = button_input_new(&k->in, k->event, &ic, &cb, k);
+        if (r >= 0)
+                r = button_input_start(k->in);
+        if (r < 0)
+                log_error("keypad: cannot watch the input: %s", g_strerror(-r));
+        return 0;
+}
+
+static int keypad_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
+                       char **ret_error) {
+        KeypadPolicy *k = p->data;
         int r;
 
         if (!section) {
@@ -249,13 +290,16 @@ static int keypad_init(Policy *p, const config_setting_t *section, const PolicyE
         k->event = sd_event_ref(env->event);
         keypad_buffer_init(&k->buf, KEYPAD_PASSKEY_DIGITS);
         (void) waiting_queue_new(&k->waiting, k->event, on_queue_changed, k);
-        ic.device = k->device;
-        ic.keys = keypad_keys(&ic.n_keys);
-        r = button_input_new(&k->in, k->event, &ic, &cb, k);
-        if (r >= 0)
-                r = button_input_start(k->in);
-        if (r < 0)
-                log_error("keypad: cannot watch the input: %s", g_strerror(-r));
+        /* Open the device from the loop: a configuration that fails after this init never
+         * takes it (or the old instance's requests) away (done() drops the defer). */
+        r = sd_event_add_defer(k->event, &k->takeover, on_takeover, k);
+        if (r < 0) {
+                k->waiting = waiting_queue_free(k->waiting);
+                k->event = sd_event_unref(k->event);
+                g_free(k->device);
+                return setting_fail(ret_error,
+                                    policy_error(env, section, "keypad: %s", g_strerror(-r)));
+        }
         instances = g_list_append(instances, k);
         return 0;
 }
@@ -269,20 +313,9 @@ static void keypad_done(Policy *p) {
                 instances = g_list_remove(instances, k);
                 l = g_list_last(instances);
                 next = l ? l->data : NULL;
-                if (next && waiting_queue_length(k->waiting) > 0) {
-                        PolicyCall *oldest = waiting_queue_oldest(k->waiting);
-                        bool keep = oldest && oldest->request_id == k->buf_request;
-
-                        waiting_queue_move(k->waiting, next->waiting);
-                        /* The digits typed for the oldest request survive the reload when it is
-                         * still the oldest there. */
-                        if (keep && waiting_queue_oldest(next->waiting) == oldest)
-                                next->buf = k->buf;
-                } else if (waiting_queue_length(k->waiting) > 0)
-                        log_warning("keypad: %u request(s) still waiting; the core will end them",
-                                    waiting_queue_length(k->waiting));
+                hand_over(k, next);
+                k->takeover = sd_event_source_disable_unref(k->takeover);
                 k->waiting = waiting_queue_free(k->waiting);
-                k->in = button_input_free(k->in);
                 sd_event_unref(k->event);
         }
         keypad_buffer_clear(&k->buf);
@@ -326,6 +359,12 @@ void keypad_policy_inject(Policy *p, unsigned code, uint64_t usec) {
 
 unsigned keypad_policy_pending(Policy *p) {
         return waiting_queue_length(((KeypadPolicy *) p->data)->waiting);
+}
+
+bool keypad_policy_is_active(Policy *p) {
+        KeypadPolicy *k = p->data;
+
+        return k->event && !k->takeover && g_list_find(instances, k);
 }
 
 bool keypad_policy_input_is_open(Policy *p) {

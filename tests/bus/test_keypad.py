@@ -16,6 +16,7 @@ after a request. One test also types on a real uinput keypad opened by name (roo
 """
 import fcntl
 import os
+import signal
 import struct
 import time
 import unittest
@@ -212,6 +213,20 @@ class Typing(KeypadTestCase):
         self.assertRejected(call)
         rec = self.decision(call)
         self.assertEqual(rec['event'], 'deny', rec.line)
+
+    def test_reload_keeps_request_and_digits(self):
+        """SIGHUP: the new instance takes the waiting request and the digits typed for it."""
+        self.start()
+        call = self.held('RequestPasskey', STRANGER)
+        self.keypad.type('12')
+        iterate(0.3)
+        self.daemon.signal(signal.SIGHUP)
+        self.daemon.wait_audit(5, event='reload-ok')
+        iterate(0.3)
+        self.assertFalse(call.done)
+        self.keypad.type('3\n')
+        self.assertTrue(call.wait(3), 'not answered after the reload\n' + self.stderr_tail())
+        self.assertAllowed(call, (123,))
 
     def test_cancel_while_waiting(self):
         self.start()

@@ -204,6 +204,10 @@ static Policy *start(Fixture *f, const char *extra) {
 
         g_assert_cmpint(init_from(f, text, true, &error), ==, 0);
         g_assert_null(error);
+        g_assert_false(keypad_policy_is_active(&f->p)); /* takes the device from the loop */
+        for (int i = 0; i < 100 && !keypad_policy_is_active(&f->p); i++)
+                g_assert_cmpint(sd_event_run(f->e, 10 * MS), >=, 0);
+        g_assert_true(keypad_policy_is_active(&f->p));
         return &f->p;
 }
 
