@@ -30,9 +30,8 @@
  * (texts.KeypadPasskey / KeypadPinCode) and, with the keypad's echo = true, each digit typed
  * (texts.KeypadDigit; a PIN's digits go to the command's stdin like every PIN) and each deletion.
  *
- * Size: about 800 lines, over the ~600 guideline: the section parser (argv templates, texts) and
- * the utterance lifecycle share the SpeechPolicy state and are split by section markers below;
- * the texts themselves already live in speech-text.c. */
+ * The section's keys (argv templates, texts, timing) live in speech-config.c, the texts' templates
+ * and name sanitising in speech-text.c; this file speaks. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -47,58 +46,12 @@
 #include "policy.h"
 #include "settings.h"
 #include "spawn-pipeline.h"
+#include "speech-config.h"
 #include "speech-text.h"
 
 #define SPEECH_KILL_GRACE_USEC (1000 * 1000ULL)
 #define SPEECH_TEXT_MAX        1024 /* bytes of a rendered text */
 #define SPEECH_PIN_SPELL_MAX   16
-
-static const char *const default_command[] = {
-        "espeak-ng", "-v", "en", "-s", "140", "{text}", NULL
-};
-
-static const struct {
-        AgentMethod method;
-        unsigned allowed; /* placeholders */
-        const char *text; /* default */
-} method_texts[] = {
-        { AGENT_METHOD_DISPLAY_PASSKEY, SPEECH_VAR_PASSKEY | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing code: {passkey}." },
-        { AGENT_METHOD_REQUEST_CONFIRMATION,
-          SPEECH_VAR_PASSKEY | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing request from {device}. Code: {passkey}. Press the button to accept." },
-        { AGENT_METHOD_DISPLAY_PIN_CODE, SPEECH_VAR_PIN | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing PIN: {pin}." },
-        { AGENT_METHOD_REQUEST_PIN_CODE, SPEECH_VAR_PIN | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing PIN: {pin}." },
-        { AGENT_METHOD_REQUEST_AUTHORIZATION, SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing request from {device}. Press the button to accept." },
-};
-
-/* What speech says for the keypad (see announce.h): prompts and confirmations, spoken only for
- * the requests speech itself saw (it is routed before the keypad). */
-typedef enum KeypadText {
-        KEYPAD_TEXT_PASSKEY, /* the prompt for RequestPasskey */
-        KEYPAD_TEXT_PIN,     /* the prompt for RequestPinCode */
-        KEYPAD_TEXT_DIGIT,   /* a digit typed (keypad echo = true) */
-        KEYPAD_TEXT_DELETE,  /* a digit removed (keypad echo = true) */
-        _KEYPAD_TEXT_MAX,
-} KeypadText;
-
-static const struct {
-        const char *name; /* in speech.texts */
-        unsigned allowed;
-        const char *text;
-} keypad_texts[_KEYPAD_TEXT_MAX] = {
-        [KEYPAD_TEXT_PASSKEY] = { "KeypadPasskey", SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-                                  "Pairing request from {device}. Type the six digits shown on "
-                                  "{device}, then press Enter." },
-        [KEYPAD_TEXT_PIN] = { "KeypadPinCode", SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-                              "Pairing request from {device}. Type its PIN code, then press "
-                              "Enter." },
-        [KEYPAD_TEXT_DIGIT] = { "KeypadDigit", SPEECH_VAR_DIGIT, "{digit}" },
-        [KEYPAD_TEXT_DELETE] = { "KeypadDelete", 0, "Deleted." },
-};
 
 typedef struct SpeechPolicy SpeechPolicy;
 
@@ -120,16 +73,11 @@ struct SpeechPolicy {
         sd_event *event; /* NULL: validation only */
         DeviceCache *devices;
         DeviceListener *listener;
-        char **command, **player; /* player NULL: none */
-        bool text_on_stdin;       /* the command has no {text}: the text goes to its stdin */
-        char *texts[_AGENT_METHOD_MAX];
-        char *keypad_texts[_KEYPAD_TEXT_MAX];
+        SpeechConfig config; /* the section (speech-config.c) */
         Announcer *announcer;
         GArray *keypad_requests; /* uint64_t ids of RequestPasskey/RequestPinCode speech saw */
-        unsigned repeat, pause_ms, utterance_timeout, display_timeout;
-        bool speak_names, generate_pin;
-        GList *speeches; /* Speech* */
-        GList *dying;    /* SpawnPipeline* stopped, waiting to be reaped */
+        GList *speeches;         /* Speech* */
+        GList *dying;            /* SpawnPipeline* stopped, waiting to be reaped */
 };
 
 static void strv_free_erase(char **v) {
@@ -142,206 +90,6 @@ static void erase_free(char *s) {
         if (s)
                 explicit_bzero(s, strlen(s));
         g_free(s);
-}
-
-/* ---- configuration ---------------------------------------------------------------------- */
-
-static int method_text_index(AgentMethod m) {
-        for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
-                if (method_texts[i].method == m)
-                        return (int) i;
-        return -1;
-}
-
-/* An argv template: a non-empty list of strings; the program (first element) is a plain
- * string; the others may hold the placeholders in `allowed`. */
-static int parse_argv(const config_setting_t *s, unsigned allowed, bool allow_empty, char ***ret,
-                      unsigned *ret_used, const PolicyEnv *env, char **ret_error) {
-        const char *key = config_setting_name(s);
-        int n = config_setting_length(s);
-        unsigned used = 0;
-        GPtrArray *argv;
-
-        if ((config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-             config_setting_type(s) != CONFIG_TYPE_LIST) ||
-            (n == 0 && !allow_empty) || n > SPAWN_ARGV_MAX) {
-                *ret_error = policy_error(env, s,
-                                          "speech.%s must be a list of 1..%d strings "
-                                          "[ \"program\", \"argument\", ... ] (no shell)",
-                                          key, SPAWN_ARGV_MAX);
-                return -EINVAL;
-        }
-        argv = g_ptr_array_new_with_free_func(g_free);
-        for (int i = 0; i < n; i++) {
-                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-                const char *v = config_setting_get_string(e);
-                _cleanup_free_ char *why = NULL;
-                unsigned u = 0;
-
-                if (!v || (i == 0 && !v[0])) {
-                        *ret_error = policy_error(env, e, "speech.%s[%d] must be a %sstring", key,
-                                                  i, i == 0 ? "non-empty " : "");
-                        g_ptr_array_free(argv, true);
-                        return -EINVAL;
-                }
-                if (speech_template_check(v, i == 0 ? 0 : allowed, &u, &why) < 0) {
-                        *ret_error =
-                                policy_error(env, e, "speech.%s[%d] \"%s\": %s%s", key, i, v, why,
-                                             i == 0 ? " (the program itself is fixed)" : "");
-                        g_ptr_array_free(argv, true);
-                        return -EINVAL;
-                }
-                used |= u;
-                g_ptr_array_add(argv, g_strdup(v));
-        }
-        g_ptr_array_add(argv, NULL);
-        *ret = n == 0 ? NULL : (char **) g_ptr_array_free(argv, false);
-        if (n == 0)
-                g_ptr_array_free(argv, true);
-        if (ret_used)
-                *ret_used = used;
-        return 0;
-}
-
-/* speech.texts.Keypad*: what speech says for the keypad. */
-static int parse_keypad_text(SpeechPolicy *sp, const config_setting_t *e, const PolicyEnv *env,
-                             char **ret_error) {
-        const char *name = config_setting_name(e), *v = config_setting_get_string(e);
-        _cleanup_free_ char *why = NULL;
-        int k = -1;
-
-        for (int i = 0; i < _KEYPAD_TEXT_MAX; i++)
-                if (streq(keypad_texts[i].name, name))
-                        k = i;
-        if (k < 0) {
-                *ret_error = policy_error(env, e,
-                                          "speech.texts: no text for '%s' (known: DisplayPasskey, "
-                                          "RequestConfirmation, DisplayPinCode, RequestPinCode, "
-                                          "RequestAuthorization, KeypadPasskey, KeypadPinCode, "
-                                          "KeypadDigit, KeypadDelete)",
-                                          name);
-                return -EINVAL;
-        }
-        if (!v) {
-                *ret_error = policy_error(env, e, "speech.texts.%s must be a string", name);
-                return -EINVAL;
-        }
-        if (strlen(v) > SPEECH_TEMPLATE_MAX) {
-                *ret_error = policy_error(env, e, "speech.texts.%s is longer than %d bytes", name,
-                                          SPEECH_TEMPLATE_MAX);
-                return -EINVAL;
-        }
-        if (speech_template_check(v, keypad_texts[k].allowed, NULL, &why) < 0) {
-                *ret_error = policy_error(env, e, "speech.texts.%s: %s", name, why);
-                return -EINVAL;
-        }
-        g_free(sp->keypad_texts[k]);
-        sp->keypad_texts[k] = g_strdup(v);
-        return 0;
-}
-
-static int parse_texts(SpeechPolicy *sp, const config_setting_t *s, const PolicyEnv *env,
-                       char **ret_error) {
-        if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-                *ret_error = policy_error(env, s,
-                                          "speech.texts must be a group "
-                                          "{ DisplayPasskey = \"...\"; ... }");
-                return -EINVAL;
-        }
-        for (int i = 0; i < config_setting_length(s); i++) {
-                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-                const char *name = config_setting_name(e), *v = config_setting_get_string(e);
-                int k = method_text_index(agent_method_from_string(name));
-                _cleanup_free_ char *why = NULL;
-
-                if (k < 0) {
-                        int r = parse_keypad_text(sp, e, env, ret_error);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (!v) {
-                        *ret_error = policy_error(env, e, "speech.texts.%s must be a string", name);
-                        return -EINVAL;
-                }
-                if (strlen(v) > SPEECH_TEMPLATE_MAX) {
-                        *ret_error = policy_error(env, e, "speech.texts.%s is longer than %d bytes",
-                                                  name, SPEECH_TEMPLATE_MAX);
-                        return -EINVAL;
-                }
-                if (speech_template_check(v, method_texts[k].allowed, NULL, &why) < 0) {
-                        *ret_error = policy_error(env, e, "speech.texts.%s: %s", name, why);
-                        return -EINVAL;
-                }
-                g_free(sp->texts[method_texts[k].method]);
-                sp->texts[method_texts[k].method] = g_strdup(v);
-        }
-        return 0;
-}
-
-static int parse_section(SpeechPolicy *sp, const config_setting_t *section, const PolicyEnv *env,
-                         char **ret_error) {
-        const SettingScope scope = { .file = env->config_path, .section = "speech" };
-        const config_setting_t *pin_text = NULL;
-        unsigned used = 0;
-        int r = 0;
-
-        for (int i = 0; section && r >= 0 && i < config_setting_length(section); i++) {
-                const config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
-                const char *k = config_setting_name(e);
-
-                if (streq(k, "command")) {
-                        g_strfreev(sp->command);
-                        sp->command = NULL;
-                        r = parse_argv(e, SPEECH_VAR_TEXT, false, &sp->command, &used, env,
-                                       ret_error);
-                        sp->text_on_stdin = !(used & SPEECH_VAR_TEXT);
-                } else if (streq(k, "player")) {
-                        g_strfreev(sp->player);
-                        sp->player = NULL;
-                        r = parse_argv(e, 0, true, &sp->player, NULL, env, ret_error);
-                } else if (streq(k, "texts")) {
-                        r = parse_texts(sp, e, env, ret_error);
-                        if (r >= 0)
-                                pin_text = config_setting_get_member(e, "RequestPinCode");
-                } else if (streq(k, "repeat"))
-                        r = setting_get_uint(&scope, e, 1, 5, &sp->repeat, ret_error);
-                else if (streq(k, "pause_ms"))
-                        r = setting_get_uint(&scope, e, 0, 10000, &sp->pause_ms, ret_error);
-                else if (streq(k, "utterance_timeout"))
-                        r = setting_get_uint(&scope, e, 1, 120, &sp->utterance_timeout, ret_error);
-                else if (streq(k, "display_timeout"))
-                        r = setting_get_uint(&scope, e, 1, 600, &sp->display_timeout, ret_error);
-                else if (streq(k, "speak_names"))
-                        r = setting_get_bool(&scope, e, &sp->speak_names, ret_error);
-                else if (streq(k, "generate_pin"))
-                        r = setting_get_bool(&scope, e, &sp->generate_pin, ret_error);
-                else {
-                        *ret_error = policy_error(
-                                env, e,
-                                "speech: unknown key '%s' (known: command, player, texts, "
-                                "repeat, pause_ms, utterance_timeout, display_timeout, "
-                                "speak_names, generate_pin)",
-                                k);
-                        r = -EINVAL;
-                }
-        }
-        if (r < 0)
-                return r;
-        /* A generated PIN nobody hears cannot be typed on the other side. */
-        used = 0;
-        if (sp->generate_pin) {
-                _cleanup_free_ char *why = NULL;
-                (void) speech_template_check(sp->texts[AGENT_METHOD_REQUEST_PIN_CODE],
-                                             SPEECH_VAR_PIN, &used, &why);
-        }
-        if (sp->generate_pin && !(used & SPEECH_VAR_PIN)) {
-                *ret_error = policy_error(env, pin_text ? pin_text : section,
-                                          "speech.texts.RequestPinCode must contain {pin} when "
-                                          "generate_pin = true");
-                return -EINVAL;
-        }
-        return 0;
 }
 
 /* ---- speeches ----------------------------------------------------------------------------- */
@@ -411,10 +159,10 @@ static void report_failure(const Speech *s, const char *tts, const char *reason,
  * when there is no such player. */
 static void program_at(const SpeechPolicy *sp, long index, const char **ret_role,
                        const char **ret_prog) {
-        bool player = index == 1 && sp->player && sp->player[0];
+        bool player = index == 1 && sp->config.player && sp->config.player[0];
 
         *ret_role = player ? "player" : "command";
-        *ret_prog = player ? sp->player[0] : sp->command[0];
+        *ret_prog = player ? sp->config.player[0] : sp->config.command[0];
 }
 
 static void report_spawn_status(const SpeechPolicy *sp, const Speech *s, const SpawnStatus *st) {
@@ -439,7 +187,7 @@ static void report_spawn_status(const SpeechPolicy *sp, const Speech *s, const S
         case SPAWN_TIMEOUT:
                 reason = g_strdup_printf("'%s' still speaking after utterance_timeout = %u s: "
                                          "killed",
-                                         sp->command[0], sp->utterance_timeout);
+                                         sp->config.command[0], sp->config.utterance_timeout);
                 report_failure(s, "timeout", reason, st->output);
                 break;
         default:
@@ -492,7 +240,7 @@ static void on_utterance_done(SpawnPipeline *p, const SpawnStatus *st, void *use
                 return;
         }
         r = sd_event_add_time_relative(sp->event, &s->pause, CLOCK_MONOTONIC,
-                                       (uint64_t) sp->pause_ms * 1000, 0, on_pause, s);
+                                       (uint64_t) sp->config.pause_ms * 1000, 0, on_pause, s);
         if (r < 0) {
                 log_warning("speech: cannot arm the pause timer: %s", g_strerror(-r));
                 speech_spoken(s);
@@ -509,11 +257,11 @@ static void on_utterance_done(SpawnPipeline *p, const SpawnStatus *st, void *use
 static int utterance_start(Speech *s) {
         SpeechPolicy *sp = s->policy;
         _cleanup_free_ char *input = NULL;
-        bool on_stdin = sp->text_on_stdin || s->secret;
-        char **argv = speech_argv_render(sp->command, on_stdin ? NULL : s->text);
+        bool on_stdin = sp->config.text_on_stdin || s->secret;
+        char **argv = speech_argv_render(sp->config.command, on_stdin ? NULL : s->text);
         SpawnParams params = {
-                .argv = { argv, sp->player },
-                .timeout_usec = (uint64_t) sp->utterance_timeout * 1000000ULL,
+                .argv = { argv, sp->config.player },
+                .timeout_usec = (uint64_t) sp->config.utterance_timeout * 1000000ULL,
                 .kill_grace_usec = SPEECH_KILL_GRACE_USEC,
         };
         int index = -1;
@@ -618,8 +366,8 @@ static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, boo
         sp->speeches = g_list_append(sp->speeches, s);
         if (s->display) {
                 r = sd_event_add_time_relative(sp->event, &s->bound, CLOCK_MONOTONIC,
-                                               (uint64_t) sp->display_timeout * 1000000ULL, 0,
-                                               on_bound, s);
+                                               (uint64_t) sp->config.display_timeout * 1000000ULL,
+                                               0, on_bound, s);
                 if (r < 0) {
                         speech_end(s, "cannot arm display_timeout");
                         return r;
@@ -653,12 +401,7 @@ static void speech_clear(SpeechPolicy *sp) {
         for (GList *l = sp->dying; l; l = l->next)
                 spawn_pipeline_free(l->data);
         g_list_free(sp->dying);
-        g_strfreev(sp->command);
-        g_strfreev(sp->player);
-        for (int m = 0; m < _AGENT_METHOD_MAX; m++)
-                g_free(sp->texts[m]);
-        for (int k = 0; k < _KEYPAD_TEXT_MAX; k++)
-                g_free(sp->keypad_texts[k]);
+        speech_config_clear(&sp->config);
         announcer_unregister(sp->announcer);
         if (sp->keypad_requests)
                 g_array_free(sp->keypad_requests, true);
@@ -700,14 +443,14 @@ static bool on_announce(const Announcement *a, void *userdata) {
         default:
                 return false;
         }
-        if (!sp->keypad_texts[k][0])
+        if (!sp->config.keypad_texts[k][0])
                 return false;
         v.kind = speech_kind_from_class(q->has_class, q->device_class);
-        if (sp->speak_names)
+        if (sp->config.speak_names)
                 name = speech_sanitize_name(q->name, SPEECH_NAME_MAX);
         v.device = name ? name : v.kind;
         v.digit = digit;
-        text = speech_template_render(sp->keypad_texts[k], &v);
+        text = speech_template_render(sp->config.keypad_texts[k], &v);
         explicit_bzero(digit, sizeof digit);
         if (strlen(text) > SPEECH_TEXT_MAX)
                 text[SPEECH_TEXT_MAX] = '\0';
@@ -716,7 +459,8 @@ static bool on_announce(const Announcement *a, void *userdata) {
         return speech_start(
                        sp, q, text,
                        k == KEYPAD_TEXT_DIGIT && q->method == AGENT_METHOD_REQUEST_PIN_CODE, false,
-                       k == KEYPAD_TEXT_DIGIT || k == KEYPAD_TEXT_DELETE ? 1 : sp->repeat) >= 0;
+                       k == KEYPAD_TEXT_DIGIT || k == KEYPAD_TEXT_DELETE ? 1 : sp->config.repeat) >=
+               0;
 }
 
 static int speech_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
@@ -724,16 +468,7 @@ static int speech_init(Policy *p, const config_setting_t *section, const PolicyE
         SpeechPolicy *sp = p->data;
         int r;
 
-        sp->command = g_strdupv((char **) default_command);
-        for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
-                sp->texts[method_texts[i].method] = g_strdup(method_texts[i].text);
-        for (int k = 0; k < _KEYPAD_TEXT_MAX; k++)
-                sp->keypad_texts[k] = g_strdup(keypad_texts[k].text);
-        sp->repeat = 2;
-        sp->pause_ms = 1000;
-        sp->utterance_timeout = 20;
-        sp->display_timeout = 60;
-        r = parse_section(sp, section, env, ret_error);
+        r = speech_config_parse(&sp->config, section, env, ret_error);
         if (r < 0) {
                 speech_clear(sp); /* done() is not called after a failed init */
                 return r;
@@ -756,8 +491,9 @@ static void speech_done(Policy *p) {
 static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, void *userdata,
                          PolicyResult *ret, PolicyCall **ret_call) {
         SpeechPolicy *sp = p->data;
-        const char *tmpl =
-                q->method >= 0 && q->method < _AGENT_METHOD_MAX ? sp->texts[q->method] : NULL;
+        const char *tmpl = q->method >= 0 && q->method < _AGENT_METHOD_MAX
+                                   ? sp->config.texts[q->method]
+                                   : NULL;
         _cleanup_free_ char *passkey = NULL, *name = NULL;
         char *pin_words = NULL, *text;
         char pin[7] = "";
@@ -765,8 +501,9 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
         int r;
 
         *ret = (PolicyResult){ .verdict = VERDICT_PASS, .reason = "speech: nothing to say" };
-        if (sp->event && (q->method == AGENT_METHOD_REQUEST_PASSKEY ||
-                          (q->method == AGENT_METHOD_REQUEST_PIN_CODE && !sp->generate_pin))) {
+        if (sp->event &&
+            (q->method == AGENT_METHOD_REQUEST_PASSKEY ||
+             (q->method == AGENT_METHOD_REQUEST_PIN_CODE && !sp->config.generate_pin))) {
                 /* Somebody has to type: a keypad after speech will ask for its prompt. */
                 g_array_append_val(sp->keypad_requests, q->request_id);
                 ret->reason = "speech: the prompt is spoken when a keypad asks for it";
@@ -786,7 +523,7 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                 pin_words = speech_spell(q->pincode, SPEECH_PIN_SPELL_MAX);
 
         v.kind = speech_kind_from_class(q->has_class, q->device_class);
-        if (sp->speak_names)
+        if (sp->config.speak_names)
                 name = speech_sanitize_name(q->name, SPEECH_NAME_MAX);
         v.device = name ? name : v.kind;
         if (q->method == AGENT_METHOD_DISPLAY_PASSKEY ||
@@ -807,7 +544,7 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                 return 1;
         }
         r = speech_start(sp, q, text, pin[0] != '\0' || q->method == AGENT_METHOD_DISPLAY_PIN_CODE,
-                         method_is_display(q->method), sp->repeat);
+                         method_is_display(q->method), sp->config.repeat);
         if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
                 if (r < 0)
                         /* Never return a PIN that nobody heard (and never approve because of a
