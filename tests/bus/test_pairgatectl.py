@@ -249,7 +249,7 @@ class Ctl(BusTestCase):
             res = self.ctl('approve', bad)
             self.assertEqual(res.rc, 2, res)
             self.assertEqual(res.errtext.count('\n'), 1, res)
-        self.assertEqual(self.control_calls('Approve'), [])
+        self.assertEqual(len(self.control_calls('Approve')), 1)  # (999's only)
 
     def test_request_ended_meanwhile(self):
         self.start(request_timeout=1)
@@ -544,7 +544,7 @@ class Ctl(BusTestCase):
         self.daemon.wait_audit(event='deny')
         # decisions at 09:00 and 11:00 UTC, everything else before
         recs = self.daemon.audit_records
-        base = 1795766400 * 10**6  # 2026-11-27 00:00:00 UTC
+        base = 1795737600 * 10**6  # 2026-11-27 00:00:00 UTC
         times = []
         for r in recs:
             if r['event'] == 'allow':
