@@ -67,7 +67,8 @@ class Result:
         return '<pairgatectl rc=%r stdout=%r stderr=%r>' % (self.rc, self.out, self.err)
 
 
-class Ctl(BusTestCase):
+class CtlBase(BusTestCase):
+    """Running pairgatectl from a test; the world of the tests."""
     initial_devices = BusTestCase.initial_devices + ((HOSTILE, HOSTILE_NAME),)
 
     # -- running pairgatectl
@@ -149,7 +150,13 @@ class Ctl(BusTestCase):
         return [c for c in self.monitor.calls
                 if c[2] == 'org.pairgate.Control1' and c[3] == member]
 
-    # -- tests
+    def need_root(self):
+        if os.geteuid() != 0 or not shutil.which('setpriv'):
+            self.skipTest('needs root and setpriv: runs pairgatectl as uid %d' % NOBODY)
+
+
+
+class Ctl(CtlBase):
     def test_help_version_usage(self):
         res = self.ctl('--version')
         self.assertOk(res)
@@ -313,6 +320,8 @@ class Ctl(BusTestCase):
         self.assertAllowed(call, ('0042',))
 
     def test_non_admin_refused(self):
+        """The bus lets the call through here (no policy file): pairgated refuses it."""
+        self.need_root()
         self.start()
         call, rid = self.hold()
         for args in (('status',), ('pending',), ('pending', '--json'), ('approve', str(rid)),
@@ -488,6 +497,7 @@ class Ctl(BusTestCase):
         self.stop_watch(w, signal.SIGTERM)
 
     def test_watch_refused_for_non_admin(self):
+        self.need_root()
         self.start()
         self.assertFails(self.ctl('watch', user=NOBODY), PERMISSION)
 
@@ -606,6 +616,32 @@ class Ctl(BusTestCase):
         self.assertFails(self.ctl('log', '--file', os.path.join(self.workdir, 'none.journal')),
                          'pairgatectl: cannot open the journal file %s: No such file or directory'
                          % os.path.join(self.workdir, 'none.journal'))
+
+
+class CtlBusPolicy(CtlBase):
+    """With the real D-Bus policy file (systemd/pairgate-dbus.conf), the bus itself refuses
+    another uid: pairgatectl says the same sentence."""
+
+    bus_policy_files = (os.path.join(os.path.dirname(os.path.dirname(harness.HERE)), 'systemd',
+                                     'pairgate-dbus.conf'),)
+
+    def setUp(self):
+        self.need_root()
+        super().setUp()
+        os.chmod(self.workdir, 0o755)
+
+    def test_refused_by_the_bus(self):
+        self.start()
+        call, rid = self.hold()
+        for args in (('status',), ('pending', '--json'), ('approve', str(rid)),
+                     ('deny', str(rid)), ('window', 'open', '10'), ('devices',),
+                     ('forget', STRANGER), ('watch',)):
+            self.assertFails(self.ctl(*args, user=NOBODY), PERMISSION)
+        iterate(0.2)
+        self.assertFalse(call.done)
+        self.assertOk(self.ctl('approve', str(rid)))  # root may
+        self.assertTrue(call.wait(3))
+        self.assertAllowed(call)
 
 
 def main():
