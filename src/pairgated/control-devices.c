@@ -179,8 +179,8 @@ int control_method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error 
 
 /* ---- ForgetDevice --------------------------------------------------------------------------- */
 
+/* Unlinked from the control's list by the caller. */
 static ControlForget *forget_free(ControlForget *f) {
-        f->control->forgets = g_list_remove(f->control->forgets, f);
         sd_bus_slot_unref(f->slot);
         sd_bus_message_unref(f->call);
         g_free(f);
@@ -202,6 +202,7 @@ static int on_remove_device(sd_bus_message *reply, void *userdata, sd_bus_error 
                 r = sd_bus_reply_method_return(f->call, NULL);
         if (r < 0)
                 log_debug("control: cannot answer ForgetDevice: %s", g_strerror(-r));
+        f->control->forgets = g_list_remove(f->control->forgets, f);
         forget_free(f);
         return 0;
 }
@@ -257,12 +258,15 @@ int control_method_forget_device(sd_bus_message *m, void *userdata, sd_bus_error
 }
 
 void control_devices_done(Control *c) {
-        while (c->forgets) {
-                ControlForget *f = c->forgets->data;
+        GList *forgets = TAKE_PTR(c->forgets);
+
+        for (GList *l = forgets; l; l = l->next) {
+                ControlForget *f = l->data;
                 (void) sd_bus_reply_method_errorf(f->call, CONTROL_ERROR_FAILED,
                                                   "pairgated is stopping");
                 forget_free(f);
         }
+        g_list_free(forgets);
 }
 
 /* ---- LiftLockout ---------------------------------------------------------------------------- */

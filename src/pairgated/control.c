@@ -67,11 +67,14 @@ static bool caller_in_group(sd_bus_creds *creds, uid_t uid, gid_t admin) {
         pw = getpwuid(uid); /* NOLINT(concurrency-mt-unsafe): one thread */
         if (!pw)
                 return false;
-        for (int size = 32; size <= 65536; size *= 2) {
-                g_autofree gid_t *list = g_new(gid_t, size);
-                int count = size;
-                if (getgrouplist(pw->pw_name, pw->pw_gid, list, &count) >= 0)
-                        return in_list(list, count, admin);
+        n = 0;
+        /* -1 with the number of groups in n when the list is too short (here: empty). */
+        if (getgrouplist(pw->pw_name, pw->pw_gid, NULL, &n) < 0 && n > 0) {
+                gid_t *list = g_new(gid_t, n);
+                bool found = getgrouplist(pw->pw_name, pw->pw_gid, list, &n) >= 0 &&
+                             in_list(list, n, admin);
+                g_free(list);
+                return found;
         }
         return false;
 }
@@ -89,6 +92,7 @@ int control_check_access(Control *c, sd_bus_message *m, uint32_t *ret_uid, sd_bu
         uid_t uid = (uid_t) -1;
         int r;
 
+        *ret_uid = UINT32_MAX;
         /* What the bus vouches for (GetConnectionCredentials): a blocking round trip to the bus
          * driver, nothing from /proc (pairgated cannot see other processes there). */
         r = sd_bus_query_sender_creds(m,
