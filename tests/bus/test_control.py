@@ -277,6 +277,22 @@ class Requests(ControlTestCase):
         self.assertEqual((st['Pending'], st['Allowed'], st['Denied']), (0, 1, 1))
 
 
+class NameTaken(ControlTestCase):
+
+    def test_name_taken(self):
+        """Another process owns org.pairgate: pairgated says so and goes on as the agent."""
+        other = self.foreign_connection()
+        self.assertEqual(other.request_name(NAME, dbus.bus.NAME_FLAG_DO_NOT_QUEUE),
+                         dbus.bus.REQUEST_NAME_REPLY_PRIMARY_OWNER)
+        self.start_daemon(make_config(routes=OPERATOR_ROUTES))
+        self.assertTrue(wait_until(lambda: any('cannot own' in ln or 'owned by another' in ln
+                                               for ln in self.daemon.lines), 5),
+                        self.stderr_tail())
+        self.assertEqual(self.client.get_name_owner(NAME), other.get_unique_name())
+        c = self.call_wait('RequestConfirmation', dev_path(ALLOWED), dbus.UInt32(1))
+        self.assertAllowed(c)
+
+
 class ButtonHeld(ControlTestCase):
     """Approve/Deny decide a request the button holds, as if the button had decided."""
 
