@@ -496,6 +496,24 @@ class Ctl(CtlBase):
         self.assertTrue(call.wait(2))
         self.stop_watch(w, signal.SIGTERM)
 
+    def test_watch_follows_a_restart(self):
+        """pairgated stops and starts again: watch says so, keeps running, and follows the new
+        daemon's requests."""
+        w = self.start_watch()
+        self.wait_watch(w, lambda t: 'pairgated is not running; waiting for it' in t)
+        self.start()
+        self.wait_watch(w, lambda t: 'daemon  pairgated started' in t)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.wait_watch(w, lambda t: 'daemon  pairgated stopped' in t)
+        self.start()
+        self.wait_watch(w, lambda t: t.count('daemon  pairgated started') == 2)
+        call, rid = self.hold()
+        self.wait_watch(w, lambda t: 'waiting %d RequestConfirmation %s' % (rid, STRANGER) in t)
+        self.assertOk(self.ctl('approve', str(rid)))
+        self.wait_watch(w, lambda t: 'ended   %d allow by operator' % rid in t)
+        self.assertTrue(call.wait(3))
+        self.stop_watch(w, signal.SIGINT)
+
     def test_watch_refused_for_non_admin(self):
         self.need_root()
         self.start()
@@ -610,6 +628,10 @@ class Ctl(CtlBase):
                           d['control_uid'], d['time']),
                          ('deny', 'RequestConfirmation', 'operator', str(rid), str(os.getuid()),
                           '2026-11-27T11:00:00+00:00'), d)
+        # a journal directory (another machine's, a copy) reads the same
+        res = self.ctl('log', '--directory', self.workdir, env=tz)
+        self.assertOk(res)
+        self.assertEqual(len(res.text.splitlines()), len(recs), res.text)
         # --unit '*': the look-alike of another unit too
         res = self.ctl('log', '--file', path, '--unit', '*', env=tz)
         self.assertIn('66:66:66:66:66:66', res.text)
