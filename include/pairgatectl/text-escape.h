@@ -16,6 +16,11 @@
  * bytes of s, or SIZE_MAX when NUL-terminated. Returns a new string, NULL on OOM. */
 char *text_escape(const char *s, size_t len, bool utf8);
 
+/* A valid character that must not reach a terminal raw: C0 and C1 controls, DEL, bidirectional
+ * marks, embeddings, overrides and isolates, zero-width and invisible formatting characters,
+ * line and paragraph separators, noncharacters, tags. */
+bool text_unsafe_codepoint(uint32_t cp);
+
 /* Whether the terminal side of stdout may get UTF-8: the locale's codeset (after
  * setlocale(LC_CTYPE, "")) is UTF-8. */
 bool text_locale_is_utf8(void);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "ctl-args.h"
@@ -264,6 +265,16 @@ int cmd_log(int argc, char *argv[]) {
         }
         if (r < 0) {
                 ctl_print_error("cannot read the journal: %s", strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        if (shown == 0 && !directory && !file && sd_journal_has_runtime_files(j) <= 0 &&
+            sd_journal_has_persistent_files(j) <= 0) {
+                if (geteuid() == 0)
+                        ctl_print_error("log: no journal files (is systemd-journald running?)");
+                else
+                        ctl_print_error("log: no journal file is readable: the system journal "
+                                        "needs root or membership of the groups adm or "
+                                        "systemd-journal");
                 return CTL_EXIT_FAILURE;
         }
         if (!json && shown == 0)

@@ -94,6 +94,7 @@ void ctl_print_request(FILE *f, const CtlDict *req, uint64_t now) {
         const char *model = ctl_dict_str(req, "Model");
         const char *held = ctl_dict_str(req, "HeldBy");
         const char *uuid = ctl_dict_str(req, "Uuid");
+        const char *needs = ctl_dict_str(req, "Needs");
         uint64_t id = 0, passkey, arrived, timeout;
         char span[32];
 
@@ -114,6 +115,10 @@ void ctl_print_request(FILE *f, const CtlDict *req, uint64_t now) {
                 fputc(' ', f);
                 ctl_print_escaped(f, model);
         }
+        if (streq(needs, "passkey"))
+                fputs(", needs the passkey", f);
+        else if (streq(needs, "pin"))
+                fputs(", needs the PIN", f);
         if (held && *held) {
                 fputs(", held by ", f);
                 ctl_print_escaped(f, held);

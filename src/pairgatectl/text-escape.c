@@ -44,8 +44,7 @@ size_t text_utf8_decode(const char *s, size_t len, uint32_t *ret_cp) {
         return n;
 }
 
-/* Characters that are valid but must not reach a terminal raw. */
-static bool unsafe_codepoint(uint32_t cp) {
+bool text_unsafe_codepoint(uint32_t cp) {
         return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || /* C0, DEL, C1 */
                cp == 0xad || cp == 0x061c ||              /* soft hyphen, Arabic letter mark */
                (cp >= 0x200b && cp <= 0x200f) ||          /* zero-width, LRM, RLM */
@@ -75,7 +74,7 @@ char *text_escape(const char *s, size_t len, bool utf8) {
                         continue;
                 }
                 if (utf8 && c >= 0x80 && (k = text_utf8_decode(s + i, n - i, &cp)) > 0 &&
-                    !unsafe_codepoint(cp)) {
+                    !text_unsafe_codepoint(cp)) {
                         memcpy(out + o, s + i, k);
                         o += k;
                         i += k;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The control interface: the name, the object, the access check, the held requests, the status
- * and the pairing window. The devices live in control-devices.c. */
+/* The control interface: the name, the object, the access check, the status and the pairing
+ * window. The held requests live in control-requests.c, the devices in control-devices.c. */
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -14,8 +14,6 @@
 #include "macro.h"
 #include "time-util.h"
 #include "window.h"
-
-#define PIN_MAX 16
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -39,6 +37,27 @@ void control_audit_action(uint32_t uid, const char *action, const char *address,
         rec.has_control_uid = true;
         rec.control_uid = uid;
         audit_emit(&rec);
+}
+
+int control_append_entry(sd_bus_message *m, const char *key, const char *type, ...) {
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', type);
+        if (r >= 0) {
+                va_start(ap, type);
+                r = sd_bus_message_appendv(m, type, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
 }
 
 /* ---- access --------------------------------------------------------------------------------- */
@@ -127,246 +146,6 @@ int control_check_access(Control *c, sd_bus_message *m, uint32_t *ret_uid, sd_bu
                                  CONTROL_INTERFACE);
 }
 
-/* ---- requests ------------------------------------------------------------------------------- */
-
-static const char *request_needs(AgentMethod m) {
-        return m == AGENT_METHOD_REQUEST_PASSKEY    ? "passkey"
-               : m == AGENT_METHOD_REQUEST_PIN_CODE ? "pin"
-                                                    : "";
-}
-
-static int append_entry(sd_bus_message *m, const char *key, const char *type, ...) {
-        va_list ap;
-        int r;
-
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", key);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', type);
-        if (r >= 0) {
-                va_start(ap, type);
-                r = sd_bus_message_appendv(m, type, ap);
-                va_end(ap);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-/* One request as the a{sv} of docs/control-interface.md. */
-static int append_request(sd_bus_message *m, const Request *req) {
-        const PairingQuery *q = request_query(req);
-        const char *holder = request_holder(req);
-        int r;
-
-        r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0)
-                r = append_entry(m, "Id", "t", request_id(req));
-        if (r >= 0)
-                r = append_entry(m, "Method", "s", agent_method_to_string(q->method));
-        if (r >= 0 && q->device)
-                r = append_entry(m, "Device", "o", q->device);
-        if (r >= 0 && q->adapter)
-                r = append_entry(m, "Adapter", "s", q->adapter);
-        if (r >= 0 && q->address)
-                r = append_entry(m, "Address", "s", q->address);
-        if (r >= 0)
-                r = append_entry(m, "AddressType", "s",
-                                 q->address_type ? q->address_type : "unknown");
-        /* Untrusted, and maybe not UTF-8: sd-bus refuses invalid strings, so such a name is
-         * left out rather than failing the call (its audit record has it, escaped). */
-        if (r >= 0 && q->name && g_utf8_validate(q->name, -1, NULL))
-                r = append_entry(m, "Name", "s", q->name);
-        if (r >= 0 && (q->method == AGENT_METHOD_REQUEST_CONFIRMATION ||
-                       q->method == AGENT_METHOD_DISPLAY_PASSKEY))
-                r = append_entry(m, "Passkey", "u", q->passkey);
-        if (r >= 0 && q->uuid)
-                r = append_entry(m, "Uuid", "s", q->uuid);
-        if (r >= 0)
-                r = append_entry(m, "Model", "s", q->model ? q->model : "unknown");
-        if (r >= 0)
-                r = append_entry(m, "ArrivedRealtime", "t", request_arrived_realtime(req));
-        if (r >= 0)
-                r = append_entry(m, "TimeoutRealtime", "t", request_timeout_realtime(req));
-        if (r >= 0)
-                r = append_entry(m, "HeldBy", "s", holder ? holder : "");
-        if (r >= 0)
-                r = append_entry(m, "Needs", "s", request_needs(q->method));
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        return r;
-}
-
-static int method_list_requests(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Control *c = userdata;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        g_autoptr(GPtrArray) held = NULL;
-        uint32_t uid;
-        int r;
-
-        r = control_check_access(c, m, &uid, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        held = agent_held_requests(c->agent);
-        for (guint i = 0; r >= 0 && i < held->len; i++)
-                r = append_request(reply, held->pdata[i]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-/* Decide request id for whichever policy holds it. res->reason is filled here. */
-static int decide(Control *c, sd_bus_message *m, uint32_t uid, uint64_t id, PolicyResult *res,
-                  const char *what, sd_bus_error *error) {
-        Request *req = agent_get_request(c->agent, id);
-        const char *holder = req ? request_holder(req) : NULL;
-        char reason[160];
-        AgentMethod method;
-        int r;
-
-        if (!req || !holder)
-                return sd_bus_error_setf(error, CONTROL_ERROR_NOT_FOUND,
-                                         "No held request with id %" PRIu64, id);
-        method = request_query(req)->method;
-        if (streq(what, "approved") &&
-            (method == AGENT_METHOD_REQUEST_PASSKEY || method == AGENT_METHOD_REQUEST_PIN_CODE))
-                return sd_bus_error_setf(error, CONTROL_ERROR_NOT_APPLICABLE,
-                                         "Request %" PRIu64 " is %s: it needs %s, not Approve", id,
-                                         agent_method_to_string(method),
-                                         method == AGENT_METHOD_REQUEST_PASSKEY ? "EnterPasskey"
-                                                                                : "EnterPinCode");
-        if ((streq(what, "passkey entered") && method != AGENT_METHOD_REQUEST_PASSKEY) ||
-            (streq(what, "PIN entered") && method != AGENT_METHOD_REQUEST_PIN_CODE))
-                return sd_bus_error_setf(
-                        error, CONTROL_ERROR_NOT_APPLICABLE, "Request %" PRIu64 " is %s, not %s",
-                        id, agent_method_to_string(method),
-                        streq(what, "PIN entered") ? "RequestPinCode" : "RequestPasskey");
-        snprintf(reason, sizeof reason,
-                 "%s through the control interface by uid %" PRIu32 " (held by %s)", what, uid,
-                 holder);
-        res->reason = reason;
-        log_info("control: request %" PRIu64 " %s by uid %" PRIu32, id, what, uid);
-        /* The request answers bluetoothd, writes its record and is freed in here. */
-        r = request_decide(req, res, uid);
-        explicit_bzero(res, sizeof *res); /* may hold a PIN */
-        if (r < 0)
-                return sd_bus_error_setf(error, CONTROL_ERROR_NOT_FOUND,
-                                         "Request %" PRIu64 " is no longer held", id);
-        return sd_bus_reply_method_return(m, NULL);
-}
-
-static int method_approve_deny(sd_bus_message *m, Control *c, Verdict v, sd_bus_error *error) {
-        PolicyResult res = { .verdict = v };
-        uint32_t uid;
-        uint64_t id;
-        int r;
-
-        r = control_check_access(c, m, &uid, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "t", &id);
-        if (r < 0)
-                return r;
-        return decide(c, m, uid, id, &res, v == VERDICT_ALLOW ? "approved" : "denied", error);
-}
-
-static int method_approve(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_approve_deny(m, userdata, VERDICT_ALLOW, error);
-}
-
-static int method_deny(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return method_approve_deny(m, userdata, VERDICT_DENY, error);
-}
-
-static int method_enter_passkey(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Control *c = userdata;
-        PolicyResult res = { .verdict = VERDICT_ALLOW, .has_passkey = true };
-        uint32_t uid, passkey;
-        uint64_t id;
-        int r;
-
-        r = control_check_access(c, m, &uid, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "tu", &id, &passkey);
-        if (r < 0)
-                return r;
-        if (passkey > 999999)
-                return sd_bus_error_setf(error, CONTROL_ERROR_INVALID_ARGS,
-                                         "A passkey is 0..999999, not %" PRIu32, passkey);
-        res.passkey = passkey;
-        return decide(c, m, uid, id, &res, "passkey entered", error);
-}
-
-static bool pin_is_valid(const char *pin) {
-        size_t n = strlen(pin);
-
-        if (n < 1 || n > PIN_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (pin[i] < 0x20 || pin[i] > 0x7e)
-                        return false;
-        return true;
-}
-
-static int method_enter_pin_code(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        Control *c = userdata;
-        PolicyResult res = { .verdict = VERDICT_ALLOW };
-        const char *pin;
-        uint32_t uid;
-        uint64_t id;
-        int r;
-
-        r = control_check_access(c, m, &uid, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(m, "ts", &id, &pin);
-        if (r < 0)
-                return r;
-        if (!pin_is_valid(pin))
-                return sd_bus_error_set(error, CONTROL_ERROR_INVALID_ARGS,
-                                        "A PIN is 1..16 printable ASCII characters");
-        g_strlcpy(res.pin, pin, sizeof res.pin);
-        return decide(c, m, uid, id, &res, "PIN entered", error);
-}
-
-void control_request_held(Control *c, Request *r) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
-        int k;
-
-        if (!c)
-                return;
-        k = sd_bus_message_new_signal(c->bus, &s, CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
-                                      "RequestStarted");
-        if (k >= 0)
-                k = append_request(s, r);
-        if (k >= 0)
-                k = sd_bus_send(c->bus, s, NULL);
-        if (k < 0)
-                log_debug("control: cannot send RequestStarted: %s", g_strerror(-k));
-}
-
-void control_request_ended(Control *c, const Request *r) {
-        const char *policy = request_policy(r);
-        int k;
-
-        if (!c)
-                return;
-        k = sd_bus_emit_signal(c->bus, CONTROL_OBJECT_PATH, CONTROL_INTERFACE, "RequestEnded",
-                               "tsss", request_id(r), request_result_to_string(request_result(r)),
-                               policy ? policy : "", request_reason(r));
-        if (k < 0)
-                log_debug("control: cannot send RequestEnded: %s", g_strerror(-k));
-}
-
 void control_note_decision(Control *c, RequestResult result) {
         if (!c)
                 return;
@@ -393,13 +172,14 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
-                r = append_entry(reply, "Version", "s", PAIRGATE_VERSION);
+                r = control_append_entry(reply, "Version", "s", PAIRGATE_VERSION);
         if (r >= 0)
-                r = append_entry(reply, "Registered", "b",
-                                 bluez_state(c->bluez) == BLUEZ_REGISTERED);
+                r = control_append_entry(reply, "Registered", "b",
+                                         bluez_state(c->bluez) == BLUEZ_REGISTERED);
         if (r >= 0)
-                r = append_entry(reply, "Capability", "s",
-                                 capability_to_string(bluez_registered_capability(c->bluez)));
+                r = control_append_entry(
+                        reply, "Capability", "s",
+                        capability_to_string(bluez_registered_capability(c->bluez)));
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)
@@ -413,23 +193,23 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
-                r = append_entry(reply, "WindowConfigured", "b", c->window != NULL);
+                r = control_append_entry(reply, "WindowConfigured", "b", c->window != NULL);
         if (r >= 0)
-                r = append_entry(reply, "WindowOpen", "b", open);
+                r = control_append_entry(reply, "WindowOpen", "b", open);
         if (r >= 0)
-                r = append_entry(reply, "WindowClosesRealtime", "t",
-                                 control_realtime(pairing_window_closes_usec(c->window)));
+                r = control_append_entry(reply, "WindowClosesRealtime", "t",
+                                         control_realtime(pairing_window_closes_usec(c->window)));
         if (r >= 0)
-                r = append_entry(reply, "WindowPairingsLeft", "u",
-                                 pairing_window_pairings_left(c->window));
+                r = control_append_entry(reply, "WindowPairingsLeft", "u",
+                                         pairing_window_pairings_left(c->window));
         if (r >= 0)
-                r = append_entry(reply, "Pending", "u", agent_held_count(c->agent));
+                r = control_append_entry(reply, "Pending", "u", agent_held_count(c->agent));
         if (r >= 0)
-                r = append_entry(reply, "Allowed", "t", c->allowed);
+                r = control_append_entry(reply, "Allowed", "t", c->allowed);
         if (r >= 0)
-                r = append_entry(reply, "Denied", "t", c->denied);
+                r = control_append_entry(reply, "Denied", "t", c->denied);
         if (r >= 0)
-                r = append_entry(reply, "ConfigPath", "s", c->config_path);
+                r = control_append_entry(reply, "ConfigPath", "s", c->config_path);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -515,15 +295,16 @@ void control_set_config(Control *c, const Config *config, PairingWindow *window)
 static const sd_bus_vtable control_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("ListRequests", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", requests),
-                                method_list_requests, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("t", id), SD_BUS_NO_RESULT, method_approve,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Deny", SD_BUS_ARGS("t", id), SD_BUS_NO_RESULT, method_deny,
+                                control_method_list_requests, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Approve", SD_BUS_ARGS("t", id), SD_BUS_NO_RESULT,
+                                control_method_approve, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Deny", SD_BUS_ARGS("t", id), SD_BUS_NO_RESULT, control_method_deny,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("EnterPasskey", SD_BUS_ARGS("t", id, "u", passkey),
-                                SD_BUS_NO_RESULT, method_enter_passkey, SD_BUS_VTABLE_UNPRIVILEGED),
+                                SD_BUS_NO_RESULT, control_method_enter_passkey,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("EnterPinCode", SD_BUS_ARGS("t", id, "s", pin), SD_BUS_NO_RESULT,
-                                method_enter_pin_code, SD_BUS_VTABLE_UNPRIVILEGED),
+                                control_method_enter_pin_code, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetStatus", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", status),
                                 method_get_status, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("OpenWindow", SD_BUS_ARGS("u", seconds), SD_BUS_NO_RESULT,

@@ -242,6 +242,24 @@ class Requests(ControlTestCase):
         self.assertTrue(c.wait(5))
         self.assertAllowed(c)
 
+    def test_reload_keeps_held_requests_decidable(self):
+        """A request held by the previous configuration's operator is still listed and decided
+        after SIGHUP; a new one is held by the new configuration's."""
+        self.start()
+        c1 = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(1))
+        r1 = self.held(c1)
+        self.rewrite_config(make_config(routes=OPERATOR_ROUTES, request_timeout=20))
+        self.daemon.signal(harness.signal.SIGHUP)
+        self.daemon.wait_audit(event='reload-ok')
+        c2 = self.call('RequestConfirmation', dev_path(OTHER), dbus.UInt32(2))
+        r2 = self.held(c2)
+        self.assertEqual([r['Id'] for r in self.ctl('ListRequests')], [r1['Id'], r2['Id']])
+        self.ctl('Approve', dbus.UInt64(r1['Id']))
+        self.ctl('Deny', dbus.UInt64(r2['Id']))
+        self.assertTrue(c1.wait(5) and c2.wait(5))
+        self.assertAllowed(c1)
+        self.assertRejected(c2)
+
     def test_two_held_oldest_first(self):
         self.start()
         c1 = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(1))
@@ -257,6 +275,22 @@ class Requests(ControlTestCase):
         self.assertRejected(c2)
         st = self.ctl('GetStatus')
         self.assertEqual((st['Pending'], st['Allowed'], st['Denied']), (0, 1, 1))
+
+
+class NameTaken(ControlTestCase):
+
+    def test_name_taken(self):
+        """Another process owns org.pairgate: pairgated says so and goes on as the agent."""
+        other = self.foreign_connection()
+        self.assertEqual(other.request_name(NAME, dbus.bus.NAME_FLAG_DO_NOT_QUEUE),
+                         dbus.bus.REQUEST_NAME_REPLY_PRIMARY_OWNER)
+        self.start_daemon(make_config(routes=OPERATOR_ROUTES))
+        self.assertTrue(wait_until(lambda: any('cannot own' in ln or 'owned by another' in ln
+                                               for ln in self.daemon.lines), 5),
+                        self.stderr_tail())
+        self.assertEqual(self.client.get_name_owner(NAME), other.get_unique_name())
+        c = self.call_wait('RequestConfirmation', dev_path(ALLOWED), dbus.UInt32(1))
+        self.assertAllowed(c)
 
 
 class ButtonHeld(ControlTestCase):

@@ -1833,6 +1833,19 @@ class SystemdRunner(Runner):
         if uname:
             self.step("foreign Agent1 call", ["dbus-send", "--system", "--print-reply", "--dest=" + uname,
                                               "/org/pairgate/agent", "org.bluez.Agent1.Cancel"])
+        # The control interface under the shipped unit and D-Bus policy: pairgated owns
+        # org.pairgate; root and a member of pairgate-admin may call it, another user may not.
+        ctl = ["busctl", "--system", "call", "org.pairgate", "/org/pairgate/control",
+               "org.pairgate.Control1", "GetStatus"]
+        f["control_name_owned"] = wait_until(lambda: sh(["busctl", "--system", "status", "org.pairgate"])[0] == 0, 10)
+        self.step("getent group pairgate-admin", ["getent", "group", "pairgate-admin"])
+        self.step("control GetStatus (root)", ctl)
+        self.step("control GetStatus (nobody)", ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + ctl)
+        # The VM's root is a throw-away overlay: a user of the admin group can be made here.
+        self.step("useradd admin member", ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                                           "--groups", "pairgate-admin", "pgadmin-e2e"])
+        self.step("control GetStatus (pairgate-admin member)",
+                  ["setpriv", "--reuid=pgadmin-e2e", "--regid=pgadmin-e2e", "--init-groups"] + ctl)
         # A real pairing, allowed by the allowlist.
         self.pair("allowlisted", "DisplayYesNo")
         # A reload that makes the initiator a stranger, and its refusal.

@@ -171,6 +171,8 @@ XML
     serve "$tmp/control.name" $as_nobody "$tmp/peer" serve "$addr" org.pairgate
     expect OK "root -> org.pairgate Control1.GetStatus" \
         "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.pairgate.Control1 GetStatus
+    expect OK "root -> org.pairgate Introspect" \
+        "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.freedesktop.DBus.Introspectable Introspect
     expect $denied "stranger (daemon) -> org.pairgate Control1.GetStatus" \
         $as_daemon "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.pairgate.Control1 GetStatus
     expect $denied "stranger (daemon) -> org.pairgate Introspect" \

@@ -237,6 +237,11 @@ static void test_json(void) {
                   "1m",
                   "\"\\u009b1m\"" },
                 { "x\xe2\x80\xa8y", "\"x\\u2028y\"" },
+                /* bidirectional override, zero-width space, a tag (a surrogate pair) */
+                { "\xe2\x80\xae"
+                  "a\xe2\x80\x8b",
+                  "\"\\u202ea\\u200b\"" },
+                { "\xf3\xa0\x80\x81", "\"\\udb40\\udc01\"" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
