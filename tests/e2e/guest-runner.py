@@ -546,14 +546,20 @@ class Runner:
             pk = (pk + 1) % 1000000
         digits = "%06d" % pk
         self.case_keypad_typed = digits
-        pending = self.pairgatectl("pending", "--json")
         rid = None
-        try:
-            reqs = [r for r in json.loads(pending["stdout"]) if r.get("method") == "RequestPasskey"]
-            rid = reqs[0]["id"] if reqs else None
-            pending["requests"] = [{k: r.get(k) for k in ("id", "method", "address", "held_by", "needs")} for r in reqs]
-        except (ValueError, TypeError, KeyError) as e:
-            pending["parse_error"] = str(e)
+        for attempt in range(5):  # pairgated logs the wait a moment before it lists the request
+            pending = self.pairgatectl("pending", "--json")
+            pending["attempt"] = attempt
+            try:
+                reqs = [r for r in json.loads(pending["stdout"]) if r.get("method") == "RequestPasskey"]
+                rid = reqs[0]["id"] if reqs else None
+                pending["requests"] = [{k: r.get(k) for k in ("id", "method", "address", "held_by", "needs")}
+                                       for r in reqs]
+            except (ValueError, TypeError, KeyError) as e:
+                pending["parse_error"] = str(e)
+            if rid is not None or pending["rc"] != 0:
+                break
+            time.sleep(0.2)
         calls = [pending]
         if rid is not None:
             calls.append(self.pairgatectl("passkey", str(rid), digits))
