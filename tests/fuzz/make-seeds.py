@@ -102,3 +102,46 @@ write('fuzz-button-input', 'presses', bytes([1, 1, 23]) + presses)
 write('fuzz-button-input', 'debounced', bytes([1, 0, 20, 7]) + presses)
 write('fuzz-button-input', 'dropped', bytes([1, 1, 47]) + presses[:96] +
       ev(2, 0, EV_SYN, SYN_DROPPED, 0) + presses[96:] + ev(3, 0, EV_KEY, KEY_CONNECT, 2))
+
+# fuzz-keypad: max, chunk; then records: digits, a Backspace, Enter, Escape, a keypad digit.
+KEY_1, KEY_0, KEY_BACKSPACE, KEY_ENTER, KEY_ESC, KEY_KP5, KEY_A = 2, 11, 14, 28, 1, 76, 30
+def key(code, t=0):
+    return ev(1, t, EV_KEY, code, 1) + ev(1, t, EV_SYN, SYN_REPORT, 0) + ev(1, t + 1, EV_KEY, code, 0)
+typed = b''.join(key(c, i * 10) for i, c in enumerate(
+    [KEY_1, KEY_1 + 1, KEY_1 + 2, KEY_BACKSPACE, KEY_KP5, KEY_0, KEY_A, KEY_ENTER, KEY_1, KEY_ESC]))
+write('fuzz-keypad', 'typed', bytes([6, 24]) + typed)
+write('fuzz-keypad', 'pin-full', bytes([4, 7]) + b''.join(key(KEY_1 + i % 9) for i in range(8)) +
+      key(KEY_ENTER))
+write('fuzz-keypad', 'dropped', bytes([16, 72]) + key(KEY_1) + ev(2, 0, EV_SYN, SYN_DROPPED, 0) +
+      key(KEY_1 + 1) + ev(2, 0, EV_SYN, SYN_REPORT, 0) + key(KEY_1 + 2) + key(KEY_ENTER))
+
+# fuzz-ctl: a string, raw bytes, options, a request dictionary, times.
+CTL_STRINGS = ['42', '18446744073709551615', '18446744073709551616', '000123', '999999', '0',
+               'AA:BB:CC:DD:EE:FF', 'aa:bb:cc:dd:ee:0f', 'AA-BB-CC-DD-EE-FF', '1234',
+               'pin with space', 'now', '@1795766400', '1h 30min', '-1h', '2026-11-27 10:00',
+               'yesterday', '86400', '86401'] + NAMES
+for i, t in enumerate(CTL_STRINGS):
+    raw = NAMES[i % len(NAMES)].encode()[:200]
+    opts = bytes([4, 2, 1]) + s('--json') + s('--since=1h') + s('--') + s('-1')
+    req = bytes([5]) + bytes([4, 0]) + s(NAMES[(i + 1) % len(NAMES)]) + bytes([0, 1]) + \
+        struct.pack('<I', 7) + b'\x00' + bytes([5, 2]) + b'\x00' + struct.pack('<I', 123456) + \
+        bytes([6, 0]) + s('0000110b-0000-1000-8000-00805f9b34fb') + bytes([1, 0]) + s('Request\x1b[2J') + \
+        bytes([10, 1]) + b'\x00' + struct.pack('<I', 1795766) + b'\x14'
+    write('fuzz-ctl', '%02d' % i, s(t) + bytes([len(raw)]) + raw + opts + req +
+          struct.pack('<I', 1795766) + b'\x14\x01' + struct.pack('<I', 1795766) + b'\x14')
+
+# fuzz-control: config; then Agent1 calls (0, method, args) and Control1 calls (1, method, ...).
+for cfg in range(3):
+    ops = bytes([cfg])
+    ops += bytes([0, 2, 1]) + struct.pack('<I', 123456)        # RequestConfirmation held: id 1
+    ops += bytes([1, 1, 1, 1, 1, 1])                            # Approve(1)
+    ops += bytes([0, 1, 0])                                     # RequestPasskey: id 2
+    ops += bytes([1, 3, 1, 1, 2, 0]) + struct.pack('<I', 654321) + b'\x01'  # EnterPasskey(2, ...)
+    ops += bytes([0, 0, 1])                                     # RequestPinCode: id 3
+    ops += bytes([1, 4, 1, 1, 3, 1]) + s('12 34\x01') + b'\x01'          # EnterPinCode, bad PIN
+    ops += bytes([1, 2, 1, 1, 3, 1])                            # Deny(3)
+    ops += bytes([1, 0, 1, 1]) + bytes([1, 5, 1, 1]) + bytes([1, 8, 1, 1])  # List*, GetStatus
+    ops += bytes([1, 9, 1, 0, 0, 1]) + bytes([1, 10, 1, 1, 2]) + s('not an address') + b'\x01'
+    ops += bytes([1, 6, 1, 1, 1]) + struct.pack('<I', 90000) + b'\x01'     # OpenWindow
+    ops += bytes([1, 1, 0, 2, 5, 0])                            # Approve with a wrong signature
+    write('fuzz-control', '%02d' % cfg, ops)
