@@ -113,7 +113,7 @@ static char *fuzz_device_path(State *s) {
 static char *fuzz_text(State *s) {
         _cleanup_free_ char *raw = fuzz_string(s->in);
 
-        return g_utf8_make_valid(raw, -1);
+        return fuzz_bus_text(raw);
 }
 
 /* Append arguments of signature sig, from the input. */

@@ -126,3 +126,16 @@ int64_t fuzz_bus_send(FuzzBus *b, sd_bus_message *m, const char *sender) {
         r = sd_bus_message_get_cookie(m, &cookie);
         return r < 0 ? r : (int64_t) cookie;
 }
+
+char *fuzz_bus_text(const char *raw) {
+        _cleanup_free_ char *valid = g_utf8_make_valid(raw, -1);
+        GString *out = g_string_new(NULL);
+
+        for (const char *p = valid; *p; p = g_utf8_next_char(p)) {
+                gunichar c = g_utf8_get_char(p);
+                if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
+                        c = 0xfffd;
+                g_string_append_unichar(out, c);
+        }
+        return g_string_free(out, false);
+}

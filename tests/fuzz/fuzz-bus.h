@@ -37,6 +37,9 @@ int fuzz_bus_new(FuzzBus **ret, fuzz_bus_call_t on_call, fuzz_bus_reply_t on_rep
 FuzzBus *fuzz_bus_free(FuzzBus *b);
 /* Run both sides until neither has anything left to do now (timers in the future wait). */
 void fuzz_bus_settle(FuzzBus *b);
+/* raw made a string D-Bus carries: valid UTF-8 without the noncharacters sd-bus (and libdbus)
+ * refuse (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF become U+FFFD). g_free() it. */
+char *fuzz_bus_text(const char *raw);
 /* Send m (built on b->peer) from `sender`; method calls expect a reply (counted). Returns the
  * message's cookie (>0) or <0. */
 int64_t fuzz_bus_send(FuzzBus *b, sd_bus_message *m, const char *sender);

@@ -198,7 +198,7 @@ static int append_args(State *s, sd_bus_message *m, const char *sig, Call *c) {
                                 raw = g_strdup(addresses[fuzz_pick(s->in, ELEMENTSOF(addresses))]);
                         } else
                                 raw = fuzz_string(s->in);
-                        text = g_utf8_make_valid(raw, -1);
+                        text = fuzz_bus_text(raw);
                         g_strlcpy(c->pin, text, sizeof c->pin);
                         c->pin_arg = c->pin;
                         r = sd_bus_message_append(m, "s", text);

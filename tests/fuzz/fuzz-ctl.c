@@ -209,7 +209,7 @@ static sd_bus_message *request_dict(FuzzInput *in) {
         r = sd_bus_message_open_container(m, 'a', "{sv}");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const char *key = keys[fuzz_pick(in, ELEMENTSOF(keys))];
-                _cleanup_free_ char *raw = fuzz_string(in), *text = g_utf8_make_valid(raw, -1);
+                _cleanup_free_ char *raw = fuzz_string(in), *text = fuzz_bus_text(raw);
                 switch (fuzz_pick(in, 6)) {
                 case 0:
                         r = sd_bus_message_append(m, "{sv}", key, "s", text);
