@@ -536,6 +536,70 @@ class Access(ControlTestCase):
         self.assertEqual((rec['control_uid'], rec['policy']), (str(uid), 'operator'))
 
 
+LISTENER = r"""
+import sys, dbus, dbus.bus, dbus.mainloop.glib
+from gi.repository import GLib
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+conn = dbus.bus.BusConnection(sys.argv[1])
+got = []
+loop = GLib.MainLoop()
+
+
+def on_signal(*args, member=None):
+    got.append(member)
+    if member == 'RequestEnded':
+        loop.quit()
+
+
+conn.add_signal_receiver(on_signal, dbus_interface=sys.argv[2], member_keyword='member')
+# AddMatch is sent without waiting: a round trip after it makes sure the bus has it.
+conn.call_blocking('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                   'GetId', '', ())
+print('ready', flush=True)
+GLib.timeout_add(int(float(sys.argv[3]) * 1000), loop.quit)
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, 15, loop.quit)  # SIGTERM: print what was heard
+loop.run()
+print(' '.join(got) or '-', flush=True)
+"""
+
+
+class SignalAccess(Access):
+    """The signals (device names, numbers to compare) reach root and pairgate-admin only."""
+
+    test_stranger_refused_by_the_bus = None  # Access's own tests run once, in Access
+    test_admin_member_allowed = None
+
+    def listen_as(self, uid, groups, seconds):
+        cmd = ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid]
+        cmd += ['--groups=' + ','.join(str(g) for g in groups)] if groups else ['--clear-groups']
+        p = subprocess.Popen(cmd + ['/usr/bin/python3', '-c', LISTENER, self.bus.address, IFACE,
+                                    str(seconds)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd='/')
+        if p.stdout.readline().strip() != 'ready':
+            self.fail('listener as uid %d did not start: %s' % (uid, p.communicate()[1]))
+        return p
+
+    def test_signals_only_to_admins(self):
+        uid, groups = self.admin_user()
+        self.start()
+        # The stranger listens until the others have heard both signals (then SIGTERM).
+        stranger = self.listen_as(NOBODY, [], 60)
+        admin = self.listen_as(uid, groups, 20)
+        root = self.listen_as(0, [], 20)
+        c = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(7))
+        req = self.held(c)
+        self.ctl('Deny', dbus.UInt64(req['Id']))
+        self.assertTrue(c.wait(5))
+        out_a, err_a = admin.communicate(timeout=30)
+        out_r, _ = root.communicate(timeout=30)
+        iterate(0.2)
+        stranger.terminate()
+        out_s, _ = stranger.communicate(timeout=30)
+        self.assertEqual(out_a.split(), ['RequestStarted', 'RequestEnded'], err_a)
+        self.assertEqual(out_r.split(), ['RequestStarted', 'RequestEnded'])
+        self.assertEqual(out_s.split(), ['-'])
+
+
 class DaemonCheck(ControlTestCase):
     """A permissive bus (no policy file) lets a stranger's call through: pairgated refuses it
     itself and audits the refusal."""
