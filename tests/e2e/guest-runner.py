@@ -1861,6 +1861,13 @@ class SystemdRunner(Runner):
         f["show_after_reload"] = self.show("show after reload")
         self.pair("stranger", "DisplayYesNo")
         pump(1.0)
+        # pairgatectl (issue #13) as installed, against the running service, its D-Bus policy and
+        # the real journal: status as root and as nobody, and "who tried" from the journal.
+        self.step("pairgatectl status --json (root)", ["pairgatectl", "status", "--json"])
+        self.step("pairgatectl status (nobody)",
+                  ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "pairgatectl", "status"])
+        self.step("pairgatectl log --json", ["pairgatectl", "log", "--json"], save="pairgatectl-log.json")
+        self.step("pairgatectl log", ["pairgatectl", "log"], save="pairgatectl-log.txt")
         # Stop, then read what the journal kept.
         self.step("stop pairgate", ["systemctl", "stop", "pairgate"], timeout=60)
         f["show_after_stop"] = self.show("show after stop")
