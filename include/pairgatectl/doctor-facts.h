@@ -58,23 +58,17 @@ typedef struct DoctorFacts {
         Config *config;     /* NULL when it did not load */
         char *config_error; /* file:line: message */
 
-        bool bus_asked;  /* false: --no-bus */
-        char *bus_error; /* NULL: connected to the system bus */
-        bool bluetoothd_running;
-        uint32_t bluetoothd_pid;  /* 0: unknown */
+        char *bus_error;          /* NULL: connected to the system bus (or not asked) */
         char **bluetoothd_argv;   /* from /proc/PID/cmdline; NULL when unreadable */
         char *bluetoothd_version; /* "5.66"; NULL when unknown */
         GPtrArray *adapters;      /* AdapterFacts* */
         GPtrArray *devices;       /* DeviceFacts* */
 
-        PairgatedState pairgated;
         char *pairgated_error;
-        bool registered;
         char *pg_capability;
         char *pg_version;
 
         GPtrArray *agent_processes; /* ProcessFacts*: known agent programs running */
-        int bonds_error;            /* 0, or -errno reading the state directory */
         char *state_dir;
         GPtrArray *bonds;      /* BondFacts* */
         char **state_adapters; /* adapter directories in the state directory */
@@ -82,6 +76,13 @@ typedef struct DoctorFacts {
         char *dbus_policy; /* installed pairgate D-Bus policy file, NULL: none found */
         char *agent_lock;  /* installed agent lock fragment, NULL: none */
         char *unit;        /* installed pairgate.service, NULL: none found */
+
+        uint32_t bluetoothd_pid; /* 0: unknown */
+        PairgatedState pairgated;
+        int bonds_error; /* 0, or -errno reading the state directory */
+        bool bus_asked;  /* false: --no-bus */
+        bool bluetoothd_running;
+        bool registered;
         bool unit_enabled;
 } DoctorFacts;
 

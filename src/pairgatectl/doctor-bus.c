@@ -11,7 +11,7 @@
 #include "doctor-gather.h"
 #include "macro.h"
 
-#define DOCTOR_CALL_TIMEOUT_USEC (5 * 1000 * 1000)
+#define DOCTOR_CALL_TIMEOUT_USEC (UINT64_C(5) * 1000 * 1000)
 
 static int read_string(sd_bus_message *m, char **ret) {
         const char *s;

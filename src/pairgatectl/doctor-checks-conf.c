@@ -385,9 +385,11 @@ void check_allowlist(const DoctorFacts *f, Report *r) {
 
                 if (!raw || !bdaddr_normalize(raw, addr))
                         continue;
-                if (address_bonded(f, addr))
+                if (address_bonded(f, addr) || (!bonds_known && !looks_resolvable(addr))) {
                         fine++;
-                else if (looks_resolvable(addr))
+                        continue;
+                }
+                if (looks_resolvable(addr))
                         report_add(r, "allowlist", SEVERITY_WARNING,
                                    g_strdup_printf("allowlist entry %s is not bonded and looks "
                                                    "like a resolvable private address: the "
@@ -397,14 +399,12 @@ void check_allowlist(const DoctorFacts *f, Report *r) {
                                    g_strdup("after the phone has paired once, list the address "
                                             "bluetoothctl devices Paired shows (its identity "
                                             "address) instead"));
-                else if (bonds_known)
+                else
                         report_add(r, "allowlist", SEVERITY_INFO,
                                    g_strdup_printf("allowlist entry %s matches no bonded device",
                                                    addr),
                                    g_strdup("fine for a device that has not paired yet; "
                                             "otherwise remove the entry"));
-                else
-                        fine++;
         }
         if (n && fine == n)
                 report_add(r, "allowlist", SEVERITY_OK,
