@@ -138,12 +138,13 @@ void check_other_agents(const DoctorFacts *f, Report *r) {
                                            f->agent_lock),
                            NULL);
         else
-                report_add(r, "agent-lock", SEVERITY_INFO,
-                           g_strdup("the agent lock is not installed: every user may register "
-                                    "a Bluetooth agent and make it the default"),
-                           g_strdup("optional: copy pairgate-agent-lock.conf to "
-                                    "/etc/dbus-1/system.d/ (docs/troubleshooting.md says what "
-                                    "it can and cannot stop)"));
+                report_add(
+                        r, "agent-lock", SEVERITY_INFO,
+                        g_strdup("the agent lock is not installed: every user may register "
+                                 "a Bluetooth agent and make it the default"),
+                        g_strdup("optional: copy /usr/share/pairgate/pairgate-agent-lock.conf to "
+                                 "/etc/dbus-1/system.d/ (docs/troubleshooting.md says what "
+                                 "it can and cannot stop)"));
 }
 
 static void check_adapter(const DoctorFacts *f, const AdapterFacts *a, Report *r) {
