@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "audit.h"
 #include "bus-dict.h"
 #include "control-names.h"
 #include "doctor-gather.h"
 #include "macro.h"
+#include "text-escape.h"
 
 #define DOCTOR_CALL_TIMEOUT_USEC (UINT64_C(5) * 1000 * 1000)
 
@@ -49,7 +49,7 @@ static int adapter_prop(sd_bus_message *m, const char *key, void *userdata) {
 
                 if (r > 0) {
                         g_free(a->alias);
-                        a->alias = audit_escape(raw, 64);
+                        a->alias = text_escape(raw, SIZE_MAX, false);
                 }
                 return r;
         }

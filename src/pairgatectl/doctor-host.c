@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "audit.h"
 #include "bdaddr.h"
 #include "doctor-gather.h"
 #include "macro.h"
+#include "text-escape.h"
 
 /* Programs that register an org.bluez.Agent1 in their usual set-up. Matched on the process
  * name, its executable's or (for scripts) its script's base name. */
@@ -101,7 +101,7 @@ static void scan_processes(DoctorFacts *f, const char *proc) {
                                 continue;
                         p = g_new0(ProcessFacts, 1);
                         p->pid = atoi(pid);
-                        p->name = audit_escape(ka->name, 64);
+                        p->name = g_strdup(ka->name);
                         p->what = (char *) ka->what;
                         p->fixed_pin = ka->pin_options[0] && has_option(argv, ka->pin_options);
                         g_ptr_array_add(f->agent_processes, p);
@@ -134,7 +134,7 @@ static void read_bluetoothd(DoctorFacts *f, const char *proc) {
                                  NULL, &out, NULL, &status, NULL) &&
                     g_spawn_check_wait_status(status, NULL) && out && out[0]) {
                         g_strstrip(out);
-                        f->bluetoothd_version = audit_escape(out, 16);
+                        f->bluetoothd_version = text_escape(out, SIZE_MAX, false);
                 }
         }
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib.h>
 
+#include "json-writer.h"
 #include "macro.h"
 #include "string-table.h"
 
@@ -137,47 +138,42 @@ int report_print_text(const Report *r, FILE *f, bool color) {
         return ferror(f) ? -EIO : 0;
 }
 
-/* A JSON string: quotes, backslash and control characters escaped; invalid UTF-8 replaced. */
-static void json_string(FILE *f, const char *s) {
-        g_autofree char *valid = g_utf8_make_valid(s, -1);
-
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) valid; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(f, "\\%c", *p);
-                else if (*p == '\n')
-                        fputs("\\n", f);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\u%04x", *p);
-                else
-                        fputc(*p, f);
-        }
-        fputc('"', f);
-}
-
 int report_print_json(const Report *r, FILE *f) {
         unsigned counts[_SEVERITY_MAX];
+        JsonWriter w;
 
-        fputs("{\"checks\":[", f);
+        json_init(&w, f, false);
+        json_begin_object(&w);
+        json_key(&w, "checks");
+        json_begin_array(&w);
         for (guint i = 0; i < r->findings->len; i++) {
                 const Finding *x = g_ptr_array_index(r->findings, i);
 
-                fputs(i ? ",\n{\"check\":" : "\n{\"check\":", f);
-                json_string(f, x->check);
-                fputs(",\"severity\":", f);
-                json_string(f, severity_to_string(x->severity));
-                fputs(",\"found\":", f);
-                json_string(f, x->found);
-                fputs(",\"todo\":", f);
-                json_string(f, x->todo);
-                fputc('}', f);
+                json_begin_object(&w);
+                json_key(&w, "check");
+                json_string(&w, x->check);
+                json_key(&w, "severity");
+                json_string(&w, severity_to_string(x->severity));
+                json_key(&w, "found");
+                json_string(&w, x->found);
+                json_key(&w, "todo");
+                json_string(&w, x->todo);
+                json_end_object(&w);
         }
+        json_end_array(&w);
         count_by_severity(r, counts);
-        fprintf(f,
-                "],\n\"summary\":{\"ok\":%u,\"info\":%u,\"warning\":%u,\"critical\":%u,"
-                "\"worst\":\"%s\",\"exit_status\":%d}}\n",
-                counts[SEVERITY_OK], counts[SEVERITY_INFO], counts[SEVERITY_WARNING],
-                counts[SEVERITY_CRITICAL], severity_to_string(report_worst(r)),
-                report_exit_status(r));
+        json_key(&w, "summary");
+        json_begin_object(&w);
+        for (int s = 0; s < _SEVERITY_MAX; s++) {
+                json_key(&w, severity_to_string(s));
+                json_uint(&w, counts[s]);
+        }
+        json_key(&w, "worst");
+        json_string(&w, severity_to_string(report_worst(r)));
+        json_key(&w, "exit_status");
+        json_int(&w, report_exit_status(r));
+        json_end_object(&w);
+        json_end_object(&w);
+        json_finish(&w);
         return ferror(f) ? -EIO : 0;
 }
