@@ -99,8 +99,8 @@ void check_pairgated(const DoctorFacts *f, Report *r) {
                 return;
         }
         report_add(r, "pairgated", SEVERITY_OK,
-                   g_strdup_printf("pairgated %s is registered as bluetoothd's default agent "
-                                   "with capability %s",
+                   g_strdup_printf("pairgated %s registered as bluetoothd's default agent "
+                                   "with capability %s (BlueZ does not report a later takeover)",
                                    f->pg_version ? f->pg_version : "?",
                                    f->pg_capability ? f->pg_capability : "?"),
                    NULL);
