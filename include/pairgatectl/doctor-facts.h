@@ -78,6 +78,7 @@ typedef struct DoctorFacts {
         char *unit;        /* installed pairgate.service, NULL: none found */
 
         uint32_t bluetoothd_pid; /* 0: unknown */
+        int pairgated_pid;       /* a process called pairgated (/proc), 0: none */
         PairgatedState pairgated;
         int bonds_error; /* 0, or -errno reading the state directory */
         bool bus_asked;  /* false: --no-bus */

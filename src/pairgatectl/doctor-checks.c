@@ -55,6 +55,17 @@ void check_pairgated(const DoctorFacts *f, Report *r) {
         case PAIRGATED_NOT_ASKED:
                 return;
         case PAIRGATED_NOT_RUNNING:
+                if (f->pairgated_pid) {
+                        report_add(r, "pairgated", SEVERITY_WARNING,
+                                   g_strdup_printf("pairgated runs (pid %d) but does not own "
+                                                   "org.pairgate, so its registration cannot be "
+                                                   "checked",
+                                                   f->pairgated_pid),
+                                   g_strdup("install pairgate's D-Bus policy and reload dbus, "
+                                            "or update pairgated (a version without the "
+                                            "control interface)"));
+                        return;
+                }
                 report_add(r, "pairgated", SEVERITY_CRITICAL,
                            g_strdup("pairgated is not running (nobody owns org.pairgate): no "
                                     "pairing is gated"),

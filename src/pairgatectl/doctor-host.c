@@ -91,6 +91,8 @@ static void scan_processes(DoctorFacts *f, const char *proc) {
                 if (g_file_get_contents(comm_path, &comm, NULL, NULL))
                         g_strchomp(comm);
                 argv = read_cmdline(proc, pid);
+                if (streq(comm, "pairgated") && !f->pairgated_pid)
+                        f->pairgated_pid = atoi(pid);
                 for (size_t k = 0; k < ELEMENTSOF(known_agents); k++) {
                         const struct KnownAgent *ka = &known_agents[k];
                         ProcessFacts *p;
