@@ -469,13 +469,14 @@ void check_bonds(const DoctorFacts *f, Report *r) {
                         f->config ? config_policy_section(f->config, "allowlist") : NULL;
                 const config_setting_t *d = s ? config_setting_get_member(s, "devices") : NULL;
 
-                report_add(r, "bonds",
-                           d && config_setting_length(d) ? SEVERITY_WARNING : SEVERITY_INFO,
+                /* Only a hint: allowlisted devices may simply not have paired yet. */
+                report_add(r, "bonds", SEVERITY_INFO,
                            g_strdup_printf("no bonds stored in %s", f->state_dir),
                            g_strdup(d && config_setting_length(d)
-                                            ? "the allowlist names devices but none is bonded: "
-                                              "if /var/lib/bluetooth was cleared, forget the "
-                                              "speaker on each phone and pair again"
+                                            ? "if the allowlisted devices had paired before, "
+                                              "their bonds are gone (/var/lib/bluetooth "
+                                              "cleared?): forget the speaker on each phone and "
+                                              "pair again"
                                             : ""));
         } else
                 report_add(r, "bonds", SEVERITY_OK,
