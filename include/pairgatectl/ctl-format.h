@@ -29,6 +29,8 @@ void ctl_format_span(uint64_t usec, char buf[static 32]);
 void ctl_print_name(FILE *f, const char *s);
 /* Writes s escaped, without quotes; "-" for NULL or "". */
 void ctl_print_escaped(FILE *f, const char *s);
+/* The same for len bytes that may hold NUL; "-" for len 0. */
+void ctl_print_escaped_len(FILE *f, const char *s, size_t len);
 
 /* One request (a dictionary of ListRequests / RequestStarted) on one line, without newline:
  * "7 RequestConfirmation AA:BB:CC:DD:EE:FF "name" passkey 123456 numeric-comparison, held by

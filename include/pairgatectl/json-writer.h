@@ -4,7 +4,9 @@
 /* A small streaming JSON writer: objects, arrays, strings, numbers, booleans. Strings are always
  * valid JSON whatever the input bytes: '"', '\\' and control characters escaped, U+2028/U+2029
  * escaped, each byte of an invalid UTF-8 sequence replaced by U+FFFD. Commas and nesting are
- * kept by the writer; a mistake in nesting is a programming error (asserted). */
+ * characters that must not reach a terminal raw (text_unsafe_codepoint: C1 controls,
+ * bidirectional overrides, zero-width characters, ...) escaped as \uXXXX too. Commas and nesting
+ * are kept by the writer; a mistake in nesting is a programming error (asserted). */
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -16,6 +16,11 @@
  * bytes of s, or SIZE_MAX when NUL-terminated. Returns a new string, NULL on OOM. */
 char *text_escape(const char *s, size_t len, bool utf8);
 
+/* A valid character that must not reach a terminal raw: C0 and C1 controls, DEL, bidirectional
+ * marks, embeddings, overrides and isolates, zero-width and invisible formatting characters,
+ * line and paragraph separators, noncharacters, tags. */
+bool text_unsafe_codepoint(uint32_t cp);
+
 /* Whether the terminal side of stdout may get UTF-8: the locale's codeset (after
  * setlocale(LC_CTYPE, "")) is UTF-8. */
 bool text_locale_is_utf8(void);
@@ -25,6 +30,6 @@ bool text_locale_is_utf8(void);
 size_t text_utf8_decode(const char *s, size_t len, uint32_t *ret_cp);
 
 /* Undoes the daemon's audit escaping (\xNN sequences, see core/audit.c) of a journal field:
- * the original bytes, NUL-terminated, *ret_len of them (they may contain NUL or invalid UTF-8).
- * Other backslashes are kept as they are. NULL on OOM. */
-char *text_unescape_hex(const char *s, size_t len, size_t *ret_len);
+ * writes the original bytes (they may contain NUL or invalid UTF-8) and a NUL to out, which has
+ * room for len + 1 bytes, and returns their number. Other backslashes are kept as they are. */
+size_t text_unescape_hex(char *out, const char *s, size_t len);

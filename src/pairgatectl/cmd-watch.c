@@ -16,9 +16,16 @@
 #include "json-writer.h"
 #include "macro.h"
 
+/* pairgated holds at most 64 requests (max_pending). */
+#define LISTED_MAX 64
+
 typedef struct Watch {
         sd_bus *bus;
         bool json;
+        /* The ids printed from ListRequests: their RequestStarted, queued while the list was
+         * read, is not printed a second time. */
+        uint64_t listed[LISTED_MAX];
+        size_t n_listed;
 } Watch;
 
 static void stamp(void) {
@@ -72,7 +79,7 @@ static void show_request(Watch *wt, const CtlDict *req, const char *what) {
 }
 
 static int list_requests(Watch *wt) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         CtlDict *reqs = NULL;
         size_t n = 0;
@@ -98,8 +105,12 @@ static int list_requests(Watch *wt) {
                 ctl_print_error("cannot read pairgated's answer to ListRequests: %s", strerror(-r));
                 return r;
         }
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                uint64_t id;
                 show_request(wt, &reqs[i], "pending");
+                if (ctl_dict_uint(&reqs[i], "Id", &id) && wt->n_listed < LISTED_MAX)
+                        wt->listed[wt->n_listed++] = id;
+        }
         ctl_dict_array_free(reqs, n);
         return 0;
 }
@@ -107,9 +118,14 @@ static int list_requests(Watch *wt) {
 static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Watch *wt = userdata;
         _cleanup_(ctl_dict_clear) CtlDict req = { 0 };
+        uint64_t id;
 
         if (ctl_dict_read(m, &req) < 0)
                 return 0; /* a malformed signal is not ours to print */
+        if (ctl_dict_uint(&req, "Id", &id))
+                for (size_t i = 0; i < wt->n_listed; i++)
+                        if (wt->listed[i] == id)
+                                return 0;
         show_request(wt, &req, "waiting");
         return 0;
 }

@@ -110,7 +110,8 @@ int ctl_parse_options(const char *cmd, int argc, char *argv[], const CtlOption *
                         options_done = true;
                         continue;
                 }
-                if (options_done || a[0] != '-' || a[1] == '\0') {
+                /* (a negative number is an argument, for the one-line error that explains it) */
+                if (options_done || a[0] != '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9')) {
                         if (n >= max_pos) {
                                 ctl_print_error("%s: unexpected argument '%s' (see pairgatectl "
                                                 "--help)",

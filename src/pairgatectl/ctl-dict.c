@@ -72,7 +72,7 @@ static int read_strv(sd_bus_message *m, char ***ret) {
 
 static int read_entry(sd_bus_message *m, const char *key, void *userdata) {
         CtlDict *d = userdata;
-        CtlValue v = { 0 };
+        CtlValue v = { 0 }, *nv;
         const char *contents;
         char type;
         int r;
@@ -149,23 +149,20 @@ static int read_entry(sd_bus_message *m, const char *key, void *userdata) {
         }
         if (r >= 0)
                 r = sd_bus_message_exit_container(m);
-        if (r >= 0 && v.type != 0) {
-                CtlValue *nv = realloc(d->values, (d->n + 1) * sizeof(CtlValue));
-                v.key = strdup(key);
-                if (!nv || !v.key)
-                        r = -ENOMEM;
-                if (nv)
-                        d->values = nv;
-                if (r >= 0) {
-                        d->values[d->n++] = v;
-                        return 1;
-                }
-        }
-        if (v.type)
+        if (r < 0 || v.type == 0) { /* an error, or a type this table does not keep */
                 value_clear(&v);
-        else
-                free(v.key);
-        return r < 0 ? r : 1;
+                return r < 0 ? r : 1;
+        }
+        nv = realloc(d->values, (d->n + 1) * sizeof(CtlValue));
+        if (nv)
+                d->values = nv;
+        v.key = strdup(key);
+        if (!nv || !v.key) {
+                value_clear(&v);
+                return -ENOMEM;
+        }
+        d->values[d->n++] = v;
+        return 1;
 }
 
 int ctl_dict_read(sd_bus_message *m, CtlDict *ret) {

@@ -33,7 +33,7 @@ void ctl_format_time(uint64_t usec, char buf[static 32]) {
         struct tm tm;
 
         if (usec == 0 || !localtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                strcpy(buf, "-");
+                snprintf(buf, 32, "-");
 }
 
 void ctl_format_time_iso(uint64_t usec, char buf[static 40]) {
@@ -44,7 +44,7 @@ void ctl_format_time_iso(uint64_t usec, char buf[static 40]) {
 
         if (!localtime_r(&t, &tm) || strftime(buf, 40, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
             strftime(zone, sizeof zone, "%z", &tm) != 5) {
-                strcpy(buf, "");
+                buf[0] = '\0';
                 return;
         }
         /* +0100 -> +01:00 */
@@ -63,15 +63,19 @@ void ctl_format_span(uint64_t usec, char buf[static 32]) {
                 snprintf(buf, 32, "%" PRIu64 "s", s);
 }
 
-void ctl_print_escaped(FILE *f, const char *s) {
+void ctl_print_escaped_len(FILE *f, const char *s, size_t len) {
         _cleanup_free_ char *e = NULL;
 
-        if (!s || !*s) {
+        if (!s || len == 0) {
                 fputc('-', f);
                 return;
         }
-        e = text_escape(s, SIZE_MAX, utf8_ok);
+        e = text_escape(s, len, utf8_ok);
         fputs(e ? e : "?", f);
+}
+
+void ctl_print_escaped(FILE *f, const char *s) {
+        ctl_print_escaped_len(f, s, s ? strlen(s) : 0);
 }
 
 void ctl_print_name(FILE *f, const char *s) {
@@ -90,6 +94,7 @@ void ctl_print_request(FILE *f, const CtlDict *req, uint64_t now) {
         const char *model = ctl_dict_str(req, "Model");
         const char *held = ctl_dict_str(req, "HeldBy");
         const char *uuid = ctl_dict_str(req, "Uuid");
+        const char *needs = ctl_dict_str(req, "Needs");
         uint64_t id = 0, passkey, arrived, timeout;
         char span[32];
 
@@ -110,6 +115,10 @@ void ctl_print_request(FILE *f, const CtlDict *req, uint64_t now) {
                 fputc(' ', f);
                 ctl_print_escaped(f, model);
         }
+        if (streq(needs, "passkey"))
+                fputs(", needs the passkey", f);
+        else if (streq(needs, "pin"))
+                fputs(", needs the PIN", f);
         if (held && *held) {
                 fputs(", held by ", f);
                 ctl_print_escaped(f, held);

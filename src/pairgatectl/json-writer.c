@@ -106,9 +106,15 @@ void json_write_escaped(FILE *f, const char *s, size_t len) {
                 if (k == 0) {
                         fputs("\\ufffd", f);
                         i++;
-                } else if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029) {
-                        /* C1 controls and the JavaScript line terminators */
-                        fprintf(f, "\\u%04x", (unsigned) cp);
+                } else if (text_unsafe_codepoint(cp)) {
+                        /* C1 controls, bidirectional overrides, zero-width characters, the
+                         * JavaScript line terminators...: escaped, so that printing the JSON
+                         * to a terminal is as safe as the human output */
+                        if (cp >= 0x10000)
+                                fprintf(f, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+                                        0xdc00 + ((cp - 0x10000) & 0x3ff));
+                        else
+                                fprintf(f, "\\u%04x", cp);
                         i += k;
                 } else {
                         fwrite(s + i, 1, k, f);

@@ -74,7 +74,7 @@ static int local_midnight(uint64_t now, int day_offset, uint64_t *ret) {
         tm.tm_mday += day_offset;
         tm.tm_isdst = -1;
         m = mktime(&tm);
-        if (m == (time_t) -1 || m < 0)
+        if (m < 0) /* (also mktime's error, -1) */
                 return -EINVAL;
         *ret = (uint64_t) m * USEC_PER_SEC;
         return 0;
@@ -135,7 +135,7 @@ static int parse_calendar(const char *s, uint64_t now, uint64_t *ret) {
         tm.tm_isdst = -1;
         t = mktime(&tm);
         /* mktime normalises 2026-02-31 into March: refuse dates that moved. */
-        if (t == (time_t) -1 || t < 0 || tm.tm_mday != d || tm.tm_mon != mo - 1)
+        if (t < 0 || tm.tm_mday != d || tm.tm_mon != mo - 1) /* (t: also -1, the error) */
                 return -EINVAL;
         *ret = (uint64_t) t * USEC_PER_SEC;
         return 0;

@@ -44,8 +44,7 @@ size_t text_utf8_decode(const char *s, size_t len, uint32_t *ret_cp) {
         return n;
 }
 
-/* Characters that are valid but must not reach a terminal raw. */
-static bool unsafe_codepoint(uint32_t cp) {
+bool text_unsafe_codepoint(uint32_t cp) {
         return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || /* C0, DEL, C1 */
                cp == 0xad || cp == 0x061c ||              /* soft hyphen, Arabic letter mark */
                (cp >= 0x200b && cp <= 0x200f) ||          /* zero-width, LRM, RLM */
@@ -75,7 +74,7 @@ char *text_escape(const char *s, size_t len, bool utf8) {
                         continue;
                 }
                 if (utf8 && c >= 0x80 && (k = text_utf8_decode(s + i, n - i, &cp)) > 0 &&
-                    !unsafe_codepoint(cp)) {
+                    !text_unsafe_codepoint(cp)) {
                         memcpy(out + o, s + i, k);
                         o += k;
                         i += k;
@@ -104,12 +103,9 @@ static int hexdigit(char c) {
         return -1;
 }
 
-char *text_unescape_hex(const char *s, size_t len, size_t *ret_len) {
-        char *out = malloc(len + 1);
+size_t text_unescape_hex(char *out, const char *s, size_t len) {
         size_t o = 0;
 
-        if (!out)
-                return NULL;
         for (size_t i = 0; i < len; i++) {
                 int hi, lo;
                 if (s[i] == '\\' && i + 3 < len && s[i + 1] == 'x' &&
@@ -121,6 +117,5 @@ char *text_unescape_hex(const char *s, size_t len, size_t *ret_len) {
                 out[o++] = s[i];
         }
         out[o] = '\0';
-        *ret_len = o;
-        return out;
+        return o;
 }

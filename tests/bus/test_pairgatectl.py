@@ -67,7 +67,8 @@ class Result:
         return '<pairgatectl rc=%r stdout=%r stderr=%r>' % (self.rc, self.out, self.err)
 
 
-class Ctl(BusTestCase):
+class CtlBase(BusTestCase):
+    """Running pairgatectl from a test; the world of the tests."""
     initial_devices = BusTestCase.initial_devices + ((HOSTILE, HOSTILE_NAME),)
 
     # -- running pairgatectl
@@ -149,7 +150,13 @@ class Ctl(BusTestCase):
         return [c for c in self.monitor.calls
                 if c[2] == 'org.pairgate.Control1' and c[3] == member]
 
-    # -- tests
+    def need_root(self):
+        if os.geteuid() != 0 or not shutil.which('setpriv'):
+            self.skipTest('needs root and setpriv: runs pairgatectl as uid %d' % NOBODY)
+
+
+
+class Ctl(CtlBase):
     def test_help_version_usage(self):
         res = self.ctl('--version')
         self.assertOk(res)
@@ -249,7 +256,7 @@ class Ctl(BusTestCase):
             res = self.ctl('approve', bad)
             self.assertEqual(res.rc, 2, res)
             self.assertEqual(res.errtext.count('\n'), 1, res)
-        self.assertEqual(self.control_calls('Approve'), [])
+        self.assertEqual(len(self.control_calls('Approve')), 1)  # (999's only)
 
     def test_request_ended_meanwhile(self):
         self.start(request_timeout=1)
@@ -313,6 +320,8 @@ class Ctl(BusTestCase):
         self.assertAllowed(call, ('0042',))
 
     def test_non_admin_refused(self):
+        """The bus lets the call through here (no policy file): pairgated refuses it."""
+        self.need_root()
         self.start()
         call, rid = self.hold()
         for args in (('status',), ('pending',), ('pending', '--json'), ('approve', str(rid)),
@@ -487,7 +496,28 @@ class Ctl(BusTestCase):
         self.assertTrue(call.wait(2))
         self.stop_watch(w, signal.SIGTERM)
 
+    def test_watch_follows_a_restart(self):
+        """pairgated stops and starts again: watch says so, keeps running, and follows the new
+        daemon's requests."""
+        w = self.start_watch()
+        self.wait_watch(w, lambda t: 'pairgated is not running; waiting for it' in t)
+        self.start()
+        self.wait_watch(w, lambda t: 'daemon  pairgated started' in t)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.wait_watch(w, lambda t: 'daemon  pairgated stopped' in t)
+        n = len(self.fake.calls)
+        self.start(register=False)
+        self.wait_registered(self.fake, after=n)
+        self.wait_watch(w, lambda t: t.count('daemon  pairgated started') == 2)
+        call, rid = self.hold()
+        self.wait_watch(w, lambda t: 'waiting %d RequestConfirmation %s' % (rid, STRANGER) in t)
+        self.assertOk(self.ctl('approve', str(rid)))
+        self.wait_watch(w, lambda t: 'ended   %d allow by operator' % rid in t)
+        self.assertTrue(call.wait(3))
+        self.stop_watch(w, signal.SIGINT)
+
     def test_watch_refused_for_non_admin(self):
+        self.need_root()
         self.start()
         self.assertFails(self.ctl('watch', user=NOBODY), PERMISSION)
 
@@ -544,7 +574,7 @@ class Ctl(BusTestCase):
         self.daemon.wait_audit(event='deny')
         # decisions at 09:00 and 11:00 UTC, everything else before
         recs = self.daemon.audit_records
-        base = 1795766400 * 10**6  # 2026-11-27 00:00:00 UTC
+        base = 1795737600 * 10**6  # 2026-11-27 00:00:00 UTC
         times = []
         for r in recs:
             if r['event'] == 'allow':
@@ -600,12 +630,42 @@ class Ctl(BusTestCase):
                           d['control_uid'], d['time']),
                          ('deny', 'RequestConfirmation', 'operator', str(rid), str(os.getuid()),
                           '2026-11-27T11:00:00+00:00'), d)
+        # a journal directory (another machine's, a copy) reads the same
+        res = self.ctl('log', '--directory', self.workdir, env=tz)
+        self.assertOk(res)
+        self.assertEqual(len(res.text.splitlines()), len(recs), res.text)
         # --unit '*': the look-alike of another unit too
         res = self.ctl('log', '--file', path, '--unit', '*', env=tz)
         self.assertIn('66:66:66:66:66:66', res.text)
         self.assertFails(self.ctl('log', '--file', os.path.join(self.workdir, 'none.journal')),
                          'pairgatectl: cannot open the journal file %s: No such file or directory'
                          % os.path.join(self.workdir, 'none.journal'))
+
+
+class CtlBusPolicy(CtlBase):
+    """With the real D-Bus policy file (systemd/pairgate-dbus.conf), the bus itself refuses
+    another uid: pairgatectl says the same sentence."""
+
+    bus_policy_files = (os.path.join(os.path.dirname(os.path.dirname(harness.HERE)), 'systemd',
+                                     'pairgate-dbus.conf'),)
+
+    def setUp(self):
+        self.need_root()
+        super().setUp()
+        os.chmod(self.workdir, 0o755)
+
+    def test_refused_by_the_bus(self):
+        self.start()
+        call, rid = self.hold()
+        for args in (('status',), ('pending', '--json'), ('approve', str(rid)),
+                     ('deny', str(rid)), ('window', 'open', '10'), ('devices',),
+                     ('forget', STRANGER), ('watch',)):
+            self.assertFails(self.ctl(*args, user=NOBODY), PERMISSION)
+        iterate(0.2)
+        self.assertFalse(call.done)
+        self.assertOk(self.ctl('approve', str(rid)))  # root may
+        self.assertTrue(call.wait(3))
+        self.assertAllowed(call)
 
 
 def main():

@@ -237,6 +237,11 @@ static void test_json(void) {
                   "1m",
                   "\"\\u009b1m\"" },
                 { "x\xe2\x80\xa8y", "\"x\\u2028y\"" },
+                /* bidirectional override, zero-width space, a tag (a surrogate pair) */
+                { "\xe2\x80\xae"
+                  "a\xe2\x80\x8b",
+                  "\"\\u202ea\\u200b\"" },
+                { "\xf3\xa0\x80\x81", "\"\\udb40\\udc01\"" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -292,9 +297,10 @@ static void test_text_escape(void) {
         {
                 static const char in[] = "Evil\\x1b[2J\\x00\\x5c\\x22 \\xZZ\\x4";
                 static const char out[] = "Evil\x1b[2J\0\\\" \\xZZ\\x4";
-                size_t n;
-                _cleanup_free_ char *raw = text_unescape_hex(in, strlen(in), &n);
+                char raw[sizeof in];
+                size_t n = text_unescape_hex(raw, in, strlen(in));
                 g_assert_cmpmem(raw, n, out, sizeof out - 1);
+                g_assert_cmpint(raw[n], ==, '\0');
         }
 }
 
