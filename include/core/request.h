@@ -29,6 +29,7 @@ typedef struct RequestOutcome {
         bool has_passkey;
         uint32_t passkey;
         const char *pin; /* RequestPinCode allow only; never logged */
+        bool summarised; /* refused by a limit: audited in a summary, not a record of its own */
 } RequestOutcome;
 
 typedef struct Request Request;
@@ -46,6 +47,7 @@ typedef struct RequestParams {
         PolicySet *policies;       /* ref taken */
         const char *const *route;  /* copied; NULL: no route */
         uint64_t timeout_usec;
+        const ChainGate *gate; /* copied; NULL: none (chain_run_start_gated) */
         request_reply_t reply;
         request_finished_t finished;
         void *userdata;
@@ -67,6 +69,8 @@ RequestResult request_result(const Request *r);
 bool request_presented(const Request *r);
 /* The policy that decided it, or NULL. */
 const char *request_policy(const Request *r);
+/* It was refused by the chain's gate (a limit), not by a policy. */
+bool request_limited(const Request *r);
 
 /* The one decision record of a request, held or answered at once without one (q->request_id
  * and q->arrived_usec set): every request is audited with the same fields. */
