@@ -33,9 +33,9 @@ typedef struct LimitsSettings {
 } LimitsSettings;
 
 /* No limits at all: what a configuration without a limits section means. */
-#define LIMITS_SETTINGS_OFF ((LimitsSettings){ .lockout_after = LIMITS_DEFAULT_LOCKOUT_AFTER, \
-                                               .lockout_window_sec =                          \
-                                                       LIMITS_DEFAULT_LOCKOUT_WINDOW_SEC })
+#define LIMITS_SETTINGS_OFF                                               \
+        ((LimitsSettings){ .lockout_after = LIMITS_DEFAULT_LOCKOUT_AFTER, \
+                           .lockout_window_sec = LIMITS_DEFAULT_LOCKOUT_WINDOW_SEC })
 
 typedef struct Limits Limits;
 
@@ -50,10 +50,10 @@ const LimitsSettings *limits_settings(const Limits *l);
 uint64_t limits_locked_until(const Limits *l, const char *address, uint64_t now);
 
 typedef struct LimitsLockout {
-        uint64_t until;     /* realtime µs */
-        unsigned refusals;  /* refusals within the window that started it */
-        unsigned in_a_row;  /* this lockout's number in a row (1 for the first) */
-        bool block;         /* settings.block and in_a_row >= lockout_after: block the device */
+        uint64_t until;    /* realtime µs */
+        unsigned refusals; /* refusals within the window that started it */
+        unsigned in_a_row; /* this lockout's number in a row (1 for the first) */
+        bool block;        /* settings.block and in_a_row >= lockout_after: block the device */
 } LimitsLockout;
 
 /* A refusal (deny or timeout) of address at now. Returns 1 and fills *ret when it starts a
@@ -79,9 +79,9 @@ uint64_t limits_next_expiry(const Limits *l);
 
 typedef struct LimitsEntry {
         const char *address;
-        uint64_t locked_until;  /* 0: not locked out */
-        unsigned in_a_row;      /* lockouts in a row so far */
-        uint64_t last_lockout;  /* realtime µs the last lockout ended (or ends) */
+        uint64_t locked_until; /* 0: not locked out */
+        unsigned in_a_row;     /* lockouts in a row so far */
+        uint64_t last_lockout; /* realtime µs the last lockout ended (or ends) */
 } LimitsEntry;
 typedef void (*limits_each_t)(const LimitsEntry *e, void *userdata);
 /* Every device with a lockout in force or lockouts in a row (what the state file keeps), in no

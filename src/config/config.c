@@ -10,8 +10,8 @@
 #include "policy.h"
 #include "settings.h"
 
-static const char *const top_level_keys[] = { "capability", "request_timeout", "max_pending",
-                                              "trust_on_approve", "routes", "limits" };
+static const char *const top_level_keys[] = { "capability",       "request_timeout", "max_pending",
+                                              "trust_on_approve", "routes",          "limits" };
 
 Config *config_free(Config *c) {
         if (!c)

@@ -54,8 +54,8 @@ static const AuditEventInfo event_info[_AUDIT_EVENT_MAX] = {
                                   NULL },
         [AUDIT_LOCKOUT_REFUSALS] = { "lockout-refusals", PAIRGATE_MESSAGE_LOCKOUT_REFUSALS,
                                      LOG_NOTICE, NULL },
-        [AUDIT_BUDGET_REFUSALS] = { "budget-refusals", PAIRGATE_MESSAGE_BUDGET_REFUSALS,
-                                    LOG_NOTICE, NULL },
+        [AUDIT_BUDGET_REFUSALS] = { "budget-refusals", PAIRGATE_MESSAGE_BUDGET_REFUSALS, LOG_NOTICE,
+                                    NULL },
         [AUDIT_BLOCKED] = { "blocked", PAIRGATE_MESSAGE_BLOCKED, LOG_WARNING, NULL },
 };
 

@@ -104,8 +104,8 @@ int limits_state_load(Limits *l, const char *path, uint64_t now, char **ret_erro
                         continue;
                 if (!header) {
                         if (!streq(line, HEADER)) {
-                                *ret_error = g_strdup_printf("%s:%u: expected \"%s\"", path,
-                                                             i + 1, HEADER);
+                                *ret_error = g_strdup_printf("%s:%u: expected \"%s\"", path, i + 1,
+                                                             HEADER);
                                 return -EBADMSG;
                         }
                         header = true;
@@ -135,8 +135,9 @@ int limits_state_load(Limits *l, const char *path, uint64_t now, char **ret_erro
 
                 limits_free(probe);
                 if (r < 0) {
-                        *ret_error = g_strdup_printf("%s: '%s' is not a Bluetooth address", path,
-                                                     g_array_index(entries, LimitsEntry, i).address);
+                        *ret_error =
+                                g_strdup_printf("%s: '%s' is not a Bluetooth address", path,
+                                                g_array_index(entries, LimitsEntry, i).address);
                         return -EBADMSG;
                 }
         }

@@ -6,9 +6,9 @@
 #include "limits.h"
 #include "macro.h"
 
-#define USEC_PER_SEC    1000000ULL
-#define BUDGET_WINDOW   (60ULL * USEC_PER_SEC)
-#define ADDRESS_STRLEN  18
+#define USEC_PER_SEC   1000000ULL
+#define BUDGET_WINDOW  (60ULL * USEC_PER_SEC)
+#define ADDRESS_STRLEN 18
 
 typedef struct Entry {
         char address[ADDRESS_STRLEN];
@@ -53,8 +53,7 @@ Limits *limits_free(Limits *l) {
 void limits_configure(Limits *l, const LimitsSettings *s) {
         if (s->prompts_per_minute != l->s.prompts_per_minute) {
                 g_free(l->prompts);
-                l->prompts = s->prompts_per_minute ? g_new0(uint64_t, s->prompts_per_minute)
-                                                   : NULL;
+                l->prompts = s->prompts_per_minute ? g_new0(uint64_t, s->prompts_per_minute) : NULL;
                 l->n_prompts = l->next_prompt = 0;
         }
         l->s = *s;

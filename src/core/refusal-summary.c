@@ -188,8 +188,7 @@ static void flush_budget_record(Group *g, guint *next, bool last_record) {
         }
         msg = g_strdup_printf("%" PRIu64 " request%s from %u device%s refused at once: the prompt "
                               "budget was spent (since %s)%s",
-                              count, count == 1 ? "" : "s", n, n == 1 ? "" : "s",
-                              utc(first, when),
+                              count, count == 1 ? "" : "s", n, n == 1 ? "" : "s", utc(first, when),
                               unlisted ? "; more devices than listed" : "");
         rec.message = msg;
         rec.count = (int64_t) count;

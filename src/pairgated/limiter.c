@@ -13,9 +13,9 @@
 #include "refusal-summary.h"
 #include "time-util.h"
 
-#define DEVICE_INTERFACE      "org.bluez.Device1"
-#define SUMMARY_PERIOD_USEC   (60ULL * 1000000ULL)
-#define USEC_PER_SEC          1000000ULL
+#define DEVICE_INTERFACE    "org.bluez.Device1"
+#define SUMMARY_PERIOD_USEC (60ULL * 1000000ULL)
+#define USEC_PER_SEC        1000000ULL
 
 struct Limiter {
         sd_event *event;
@@ -27,7 +27,13 @@ struct Limiter {
         RefusalSummary *summary;
         sd_event_source *expiry_timer;  /* CLOCK_REALTIME: the next end of a lockout */
         sd_event_source *summary_timer; /* CLOCK_MONOTONIC: the end of the summary period */
+        GHashTable *blocking;           /* device path -> sd_bus_slot* of a Set in flight */
 };
+
+typedef struct BlockCall {
+        Limiter *l;
+        char *path;
+} BlockCall;
 
 static uint64_t realtime_usec(void) {
         struct timespec ts;
@@ -142,13 +148,17 @@ static void arm_summary(Limiter *l) {
                         r = sd_event_source_set_enabled(l->summary_timer, SD_EVENT_ONESHOT);
         } else
                 r = sd_event_add_time_relative(l->event, &l->summary_timer, CLOCK_MONOTONIC,
-                                               SUMMARY_PERIOD_USEC, USEC_PER_SEC,
-                                               on_summary_timer, l);
+                                               SUMMARY_PERIOD_USEC, USEC_PER_SEC, on_summary_timer,
+                                               l);
         if (r < 0) {
                 /* Never lose the count: write it now rather than never. */
                 log_warning("Cannot arm the summary timer: %s", g_strerror(-r));
                 (void) refusal_summary_flush(l->summary);
         }
+}
+
+static void slot_unref(void *p) {
+        sd_bus_slot_unref(p);
 }
 
 int limiter_new(Limiter **ret, sd_event *event, sd_bus *bus, BluezOwner *owner,
@@ -161,6 +171,7 @@ int limiter_new(Limiter **ret, sd_event *event, sd_bus *bus, BluezOwner *owner,
         l->state_path = g_strdup(state_path);
         l->limits = limits_new();
         l->summary = refusal_summary_new();
+        l->blocking = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, slot_unref);
         *ret = l;
         return 0;
 }
@@ -172,6 +183,7 @@ Limiter *limiter_free(Limiter *l) {
         sd_event_source_disable_unref(l->expiry_timer);
         sd_event_source_disable_unref(l->summary_timer);
         refusal_summary_free(l->summary);
+        g_hash_table_unref(l->blocking);
         limits_free(l->limits);
         g_free(l->state_path);
         sd_bus_unref(l->bus);
@@ -264,40 +276,62 @@ bool limiter_take_prompt(Limiter *l, const PairingQuery *q) {
 }
 
 static int on_blocked_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        BlockCall *c = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
         if (e)
-                log_warning("Cannot set Blocked on %s: %s: %s", (const char *) userdata, e->name,
+                log_warning("Cannot set Blocked on %s: %s: %s", c->path, e->name,
                             e->message ? e->message : "");
+        /* Removing the slot from the table frees c (the slot's destroy callback). */
+        g_hash_table_remove(c->l->blocking, c->path);
+        return 0;
+}
+
+static void block_call_free(void *p) {
+        BlockCall *c = p;
+
+        g_free(c->path);
+        g_free(c);
+}
+
+static int set_blocked(Limiter *l, const char *path) {
+        const char *owner = l->owner ? bluez_owner_get(l->owner) : NULL;
+        sd_bus_slot *slot = NULL;
+        BlockCall *c;
+        int r;
+
+        if (!owner || !l->bus || !path)
+                return -ENOTCONN;
+        c = g_new0(BlockCall, 1);
+        c->l = l;
+        c->path = g_strdup(path);
+        r = sd_bus_call_method_async(l->bus, &slot, owner, path, "org.freedesktop.DBus.Properties",
+                                     "Set", on_blocked_reply, c, "ssv", DEVICE_INTERFACE, "Blocked",
+                                     "b", 1);
+        if (r < 0) {
+                block_call_free(c);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, block_call_free);
+        g_hash_table_replace(l->blocking, g_strdup(path), slot);
         return 0;
 }
 
 static void block_device(Limiter *l, const PairingQuery *q, const LimitsLockout *lo) {
-        const char *owner = l->owner ? bluez_owner_get(l->owner) : NULL;
         AuditRecord rec = AUDIT_RECORD_INIT(AUDIT_BLOCKED);
         _cleanup_free_ char *msg = NULL, *reason = NULL;
-        sd_bus_slot *slot = NULL;
-        int r = -ENOTCONN;
+        int r = set_blocked(l, q->device);
 
-        if (owner && l->bus && q->device)
-                r = sd_bus_call_method_async(l->bus, &slot, owner, q->device,
-                                             "org.freedesktop.DBus.Properties", "Set",
-                                             on_blocked_reply, NULL, "ssv", DEVICE_INTERFACE,
-                                             "Blocked", "b", 1);
-        if (r >= 0) {
-                /* The reply only logs: the slot lives with the bus, not with us. */
-                (void) sd_bus_slot_set_userdata(slot, g_strdup(q->device));
-                (void) sd_bus_slot_set_destroy_callback(slot, g_free);
-                (void) sd_bus_slot_set_floating(slot, 1);
-        }
-        reason = g_strdup_printf("locked out %u times in a row (limits.block)", lo->in_a_row);
-        msg = r >= 0 ? g_strdup_printf("%s locked out %u times in a row: set Blocked in BlueZ "
-                                       "(bluetoothctl unblock %s to undo)",
-                                       q->address, lo->in_a_row, q->address)
+        reason = g_strdup_printf("locked out %u times in a row (limits.block); to undo: "
+                                 "bluetoothctl unblock %s",
+                                 lo->in_a_row, q->address);
+        msg = r >= 0 ? g_strdup_printf("%s locked out %u times in a row: set Blocked in BlueZ",
+                                       q->address, lo->in_a_row)
                      : g_strdup_printf("%s locked out %u times in a row, but it cannot be set "
                                        "Blocked in BlueZ: %s",
                                        q->address, lo->in_a_row, g_strerror(-r));
         policy_audit_query(&rec, q);
+        rec.request_id = 0; /* about the device, not one request */
         rec.message = msg;
         rec.reason = reason;
         rec.count = lo->in_a_row;
@@ -382,15 +416,14 @@ static bool end_lockout(Limiter *l, const char *address, const char *reason) {
 }
 
 int limiter_lift(Limiter *l, const char *address, const char *by) {
-        _cleanup_free_ char *reason = g_strdup_printf("lifted by %s",
-                                                      by ? by : "an administrator");
+        _cleanup_free_ char *reason = g_strdup_printf("lifted by %s", by ? by : "an administrator");
 
         return end_lockout(l, address, reason) ? 0 : -ENOENT;
 }
 
 void limiter_forget(Limiter *l, const char *address, const char *by) {
-        _cleanup_free_ char *reason = g_strdup_printf("device forgotten by %s",
-                                                      by ? by : "an administrator");
+        _cleanup_free_ char *reason =
+                g_strdup_printf("device forgotten by %s", by ? by : "an administrator");
 
         if (!end_lockout(l, address, reason)) {
                 limits_forget(l->limits, address);
