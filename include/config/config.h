@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "agent-types.h"
-#include "limits.h"
+#include "abuse-limits.h"
 
 #define CONFIG_DEFAULT_PATH                PAIRGATE_SYSCONFDIR "/pairgate/pairgate.conf"
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC 25

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The lockout state file: what limits.c must keep across a restart of pairgated (lockouts in
+/* The lockout state file: what abuse-limits.c must keep across a restart of pairgated (lockouts in
  * force and lockouts in a row), in the unit's StateDirectory. Written atomically (a temporary
  * file in the same directory, fsync, rename); read strictly: a file that is not exactly what
  * this module writes is refused as a whole, and the caller goes on without it. */
 
 #include <stdint.h>
 
-#include "limits.h"
+#include "abuse-limits.h"
 
 /* The file name inside the state directory. */
 #define LIMITS_STATE_FILE "lockouts"

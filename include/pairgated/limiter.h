@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The limits (limits = { ... }) at run time, around the pure logic of core/limits.c: the checks
+/* The limits (limits = { ... }) at run time, around the pure logic of core/abuse-limits.c: the checks
  * the agent makes before and during a request, the timers that end lockouts and write the
  * summaries (core/refusal-summary.c) every minute, the audit records of lockouts, the state file
  * in the StateDirectory (core/limits-state.c), and Blocked in BlueZ (limits.block).
@@ -15,7 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "bluez-owner.h"
-#include "limits.h"
+#include "abuse-limits.h"
 #include "policy.h"
 #include "request.h"
 

@@ -6,7 +6,7 @@
 #include <glib.h>
 
 #include "audit.h"
-#include "limits.h"
+#include "abuse-limits.h"
 #include "macro.h"
 #include "refusal-summary.h"
 

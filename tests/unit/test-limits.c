@@ -8,7 +8,7 @@
 
 #include "audit.h"
 #include "limits-state.h"
-#include "limits.h"
+#include "abuse-limits.h"
 #include "macro.h"
 #include "refusal-summary.h"
 

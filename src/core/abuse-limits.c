@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "limits.h"
+#include "abuse-limits.h"
 #include "macro.h"
 
 #define USEC_PER_SEC   1000000ULL
