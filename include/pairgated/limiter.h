@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The limits (limits = { ... }) at run time, around the pure logic of core/abuse-limits.c: the checks
- * the agent makes before and during a request, the timers that end lockouts and write the
+/* The limits (limits = { ... }) at run time, around the pure logic of core/abuse-limits.c: the
+ * checks the agent makes before and during a request, the timers that end lockouts and write the
  * summaries (core/refusal-summary.c) every minute, the audit records of lockouts, the state file
  * in the StateDirectory (core/limits-state.c), and Blocked in BlueZ (limits.block).
  *

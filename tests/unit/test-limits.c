@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* core/limits.c (lockouts, lockouts in a row, the prompt budget, the bounded table),
+/* core/abuse-limits.c (lockouts, lockouts in a row, the prompt budget, the bounded table),
  * core/limits-state.c (the state file) and core/refusal-summary.c (the summary records). */
 #include <stdio.h>
 
