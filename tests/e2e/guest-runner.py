@@ -1697,6 +1697,34 @@ class SystemdRunner(Runner):
         self.save()
         return r
 
+    def flood(self, f):
+        """Issue #14: a flood of pairing requests against the installed unit, with the shipped
+        limits, from the fake BlueZ on the system bus (bluetoothd stopped meanwhile); the checks
+        (every call answered and accounted for in the journal, nothing suppressed by journald's
+        rate limit) are made by the host from the journal saved after the stop."""
+        text = ('# written by the e2e systemd case: the flood (issue #14)\ncapability = "DisplayYesNo";\n'
+                'request_timeout = 20;\nroutes = {\n  RequestConfirmation = [ "allowlist", "speech" ];\n};\n'
+                'allowlist = {\n  devices = [ ];\n};\nspeech = {\n  command = [ "/bin/true" ];\n};\n'
+                'limits = {\n  lockout_after = 3;\n  lockout_window = 600;\n  lockout_time = 900;\n'
+                '  prompts_per_minute = 6;\n};\n')
+        with open("/etc/pairgate/pairgate.conf", "w") as fh:
+            fh.write(text)
+        with open(os.path.join(RES, "pairgate.conf.flood"), "w") as fh:
+            fh.write(text)
+        self.step("reload pairgate (flood)", ["systemctl", "reload", "pairgate"], timeout=60)
+        self.step("stop bluetooth (flood)", ["systemctl", "stop", "bluetooth"], timeout=60)
+        rc, out = self.step("flood", [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                   "flood-fake.py"),
+                                      "--requests", str(PLAN.get("flood_requests", 10000)),
+                                      "--max-seconds", "90"], timeout=200)
+        try:
+            f["flood"] = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            f["flood"] = {"error": out[-2000:]}
+        self.step("start bluetooth (after the flood)", ["systemctl", "start", "bluetooth"], timeout=60)
+        self.step("journald messages", ["journalctl", "-u", "systemd-journald", "--no-pager"],
+                  save="journal-journald.txt")
+
     def run(self):
         f = self.rec["facts"]
         f["pid1"] = open("/proc/1/comm").read().strip()
@@ -1793,6 +1821,7 @@ class SystemdRunner(Runner):
         f["show_after_reload"] = self.show("show after reload")
         self.pair("stranger", "DisplayYesNo")
         pump(1.0)
+        self.flood(f)
         # Stop, then read what the journal kept.
         self.step("stop pairgate", ["systemctl", "stop", "pairgate"], timeout=60)
         f["show_after_stop"] = self.show("show after stop")
