@@ -28,6 +28,7 @@ struct Limiter {
         sd_event_source *expiry_timer;  /* CLOCK_REALTIME: the next end of a lockout */
         sd_event_source *summary_timer; /* CLOCK_MONOTONIC: the end of the summary period */
         GHashTable *blocking;           /* device path -> sd_bus_slot* of a Set in flight */
+        uint64_t next_expiry;           /* the earliest end of a lockout, 0: none */
 };
 
 typedef struct BlockCall {
@@ -110,6 +111,7 @@ static void arm_expiry(Limiter *l) {
         uint64_t next = limits_next_expiry(l->limits);
         int r;
 
+        l->next_expiry = next;
         if (!next) {
                 if (l->expiry_timer)
                         (void) sd_event_source_set_enabled(l->expiry_timer, SD_EVENT_OFF);
@@ -256,12 +258,12 @@ bool limiter_refuse_locked_out(Limiter *l, const PairingQuery *q) {
         if (!lockouts_on(l) || !q->address)
                 return false;
         now = realtime_usec();
-        until = limits_locked_until(l->limits, q->address, now);
-        if (!until) {
-                /* Its end may be due before the timer ran: say so first. */
+        if (l->next_expiry && l->next_expiry <= now)
+                /* A lockout's end is due and the timer has not run yet: say so first. */
                 expire(l, "lockout_time elapsed");
+        until = limits_locked_until(l->limits, q->address, now);
+        if (!until)
                 return false;
-        }
         refusal_summary_add_locked_out(l->summary, q, until, now);
         arm_summary(l);
         return true;
