@@ -9,7 +9,7 @@ every call is answered exactly once, and prints one JSON object: sent, answered,
 errors, seconds, the realtime of the first call (µs) and the flood's own limit (it stops sending
 after --max-seconds, so that a slow VM still finishes).
 
-Usage: flood-fake.py [--requests N] [--devices N] [--concurrency N] [--max-seconds S]
+Usage: flood-fake.py [--requests N] [--devices N] [--concurrency N] [--max-seconds S] [--bus ADDR]
 """
 import argparse
 import json
@@ -37,9 +37,10 @@ def main():
     ap.add_argument('--devices', type=int, default=1000)
     ap.add_argument('--concurrency', type=int, default=32)
     ap.add_argument('--max-seconds', type=float, default=120)
+    ap.add_argument('--bus', default=SYSTEM_BUS, help='bus address (default: the system bus)')
     a = ap.parse_args()
     fake_bluez.mainloop()
-    fake = FakeBluez(SYSTEM_BUS)
+    fake = FakeBluez(a.bus)
     fake.start()
     out = {'registered': bool(wait_until(lambda: fake.default_agent is not None, 30))}
     if not out['registered']:
