@@ -13,9 +13,10 @@
 #include "refusal-summary.h"
 #include "time-util.h"
 
-#define DEVICE_INTERFACE    "org.bluez.Device1"
-#define SUMMARY_PERIOD_USEC (60ULL * 1000000ULL)
-#define USEC_PER_SEC        1000000ULL
+#define DEVICE_INTERFACE      "org.bluez.Device1"
+#define SUMMARY_PERIOD_USEC   (60ULL * 1000000ULL)
+#define STATE_SAVE_DELAY_USEC 1000000ULL
+#define USEC_PER_SEC          1000000ULL
 
 struct Limiter {
         sd_event *event;
@@ -29,6 +30,8 @@ struct Limiter {
         sd_event_source *summary_timer; /* CLOCK_MONOTONIC: the end of the summary period */
         GHashTable *blocking;           /* device path -> sd_bus_slot* of a Set in flight */
         uint64_t next_expiry;           /* the earliest end of a lockout, 0: none */
+        sd_event_source *save_timer;    /* CLOCK_MONOTONIC: write the state file */
+        bool state_dirty;               /* the state file is behind */
 };
 
 typedef struct BlockCall {
@@ -56,9 +59,10 @@ static bool lockouts_on(const Limiter *l) {
         return limits_settings(l->limits)->lockout_time_sec > 0;
 }
 
-static void save_state(Limiter *l) {
+static void write_state(Limiter *l) {
         int r;
 
+        l->state_dirty = false;
         if (!l->state_path)
                 return;
         r = limits_state_save(l->limits, l->state_path);
@@ -66,6 +70,30 @@ static void save_state(Limiter *l) {
                 log_warning("Cannot write the lockout state %s: %s (lockouts will not survive a "
                             "restart)",
                             l->state_path, g_strerror(-r));
+}
+
+static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        write_state(userdata);
+        return 0;
+}
+
+/* The state changed: write it soon, once for every change of the next STATE_SAVE_DELAY_USEC (a
+ * flood that locks out many devices must not cost one fsync each). */
+static void save_state(Limiter *l) {
+        int r;
+
+        if (!l->state_path || l->state_dirty)
+                return;
+        l->state_dirty = true;
+        if (l->save_timer) {
+                r = sd_event_source_set_time_relative(l->save_timer, STATE_SAVE_DELAY_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(l->save_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(l->event, &l->save_timer, CLOCK_MONOTONIC,
+                                               STATE_SAVE_DELAY_USEC, 0, on_save_timer, l);
+        if (r < 0)
+                write_state(l);
 }
 
 static void audit_ended(const char *address, uint64_t until, const char *reason) {
@@ -182,6 +210,9 @@ Limiter *limiter_free(Limiter *l) {
         if (!l)
                 return NULL;
         (void) refusal_summary_flush(l->summary);
+        if (l->state_dirty)
+                write_state(l);
+        sd_event_source_disable_unref(l->save_timer);
         sd_event_source_disable_unref(l->expiry_timer);
         sd_event_source_disable_unref(l->summary_timer);
         refusal_summary_free(l->summary);

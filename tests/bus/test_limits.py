@@ -192,9 +192,14 @@ class Lockout(LimitsTestCase):
         self.assertTrue(c.wait(2))
         self.assertEqual(self.decision(c)['event'], 'deny')
         self.confirm(STRANGER).wait(2)
-        d.wait_audit(3, event='lockout-started', address=STRANGER)
-        with open(self.state) as f:
-            self.assertIn('pairgate-lockouts 1\n%s ' % STRANGER, f.read())
+        rec = d.wait_audit(3, event='lockout-started', address=STRANGER)[0]
+
+        # written anew (within a second: writes are coalesced), with this lockout only
+        def written():
+            with open(self.state) as f:
+                return re.search(r'(?m)^pairgate-lockouts 1\n%s %s 1 \d+\n\Z' % (STRANGER, rec['until']),
+                                 f.read())
+        self.assertTrue(wait_until(written, 3), open(self.state).read())
 
     def test_missing_state_directory_is_a_warning_not_a_crash(self):
         self.state = os.path.join(self.workdir, 'absent', 'lockouts')
