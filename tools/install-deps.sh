@@ -10,8 +10,9 @@ runtime="bluez dbus systemd espeak-ng"
 # Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
 # install tests use systemd-analyze, journalctl and dbus-daemon, and man-db: `systemd-analyze
 # verify` checks the unit's Documentation= pages with `man`, groff (man-db's groff-base)
-# renders the pages; lint uses clang-format and clang-tidy; speech tests use sox.
-test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd man-db clang-format clang-tidy sox"
+# renders the pages; lint uses clang-format and clang-tidy; speech tests use sox; the
+# pairgatectl log test writes journal files with systemd-journal-remote.
+test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd systemd-journal-remote man-db clang-format clang-tidy sox"
 
 pkgs=""
 for group in "$@"; do

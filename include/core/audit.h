@@ -32,6 +32,8 @@ typedef enum AuditEvent {
         AUDIT_CONFIG_WARNING, /* the configured capability/routes cannot serve some pairings */
         AUDIT_TRUSTED,        /* a pairing pairgate approved completed: Device1.Trusted set */
         AUDIT_UNTRUSTED,      /* a device pairgate trusted lost its pairing: Trusted cleared */
+        AUDIT_CONTROL_ACTION, /* the control interface opened/closed the window, forgot a device */
+        AUDIT_CONTROL_REFUSED, /* a caller of the control interface is not root or an admin */
         AUDIT_LOCKOUT_STARTED,  /* limits: a device refused lockout_after times is locked out */
         AUDIT_LOCKOUT_ENDED,    /* limits: a lockout expired or was lifted */
         AUDIT_LOCKOUT_REFUSALS, /* limits: one device's refusals while locked out, per minute */
@@ -59,6 +61,8 @@ typedef enum AuditEvent {
 #define PAIRGATE_MESSAGE_CONFIG_WARNING    "69e6508fadcd47c990a715f23d0adf89"
 #define PAIRGATE_MESSAGE_TRUSTED           "125eddcf56194fd889594c0fb88cd615"
 #define PAIRGATE_MESSAGE_UNTRUSTED         "951b2f4e012f4275bbdb90c715ab63e4"
+#define PAIRGATE_MESSAGE_CONTROL_ACTION    "ac6afa3509fb4b008949d3b010d2484b"
+#define PAIRGATE_MESSAGE_CONTROL_REFUSED   "58e25ea9694541fe83e66c35e5e1dc6c"
 #define PAIRGATE_MESSAGE_LOCKOUT_STARTED   "5897148783bf45e29e810438ba555f74"
 #define PAIRGATE_MESSAGE_LOCKOUT_ENDED     "399eb8d9adab48d9abb52dc7d531ee56"
 #define PAIRGATE_MESSAGE_LOCKOUT_REFUSALS  "79f3d848d6984107b49cbbeb52045fac"
@@ -99,6 +103,10 @@ typedef struct AuditRecord {
         /* Realtime µs (0: omitted): the end of a lockout; the first and last request summarised */
         uint64_t until_realtime, first_realtime, last_realtime;
         const char *addresses; /* summaries of many devices: "ADDRESS*COUNT ..." */
+        /* The uid of a caller of the control interface (PAIRGATE_CONTROL_UID): who decided a
+         * request through it, opened the window, or was refused. */
+        bool has_control_uid;
+        uint32_t control_uid;
         bool has_passkey;
         uint32_t passkey; /* passkeys are public once displayed; PINs are never given here */
 } AuditRecord;

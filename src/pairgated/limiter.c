@@ -39,13 +39,6 @@ typedef struct BlockCall {
         char *path;
 } BlockCall;
 
-static uint64_t realtime_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static char *utc(uint64_t usec, char buf[32]) {
         time_t t = (time_t) (usec / USEC_PER_SEC);
         struct tm tm;
