@@ -22,7 +22,8 @@ typedef struct ControlForget {
         sd_bus_slot *slot;
 } ControlForget;
 
-/* ---- lockouts (limits, pairgated/limiter.c) --------------------------------------------------- */
+/* ---- lockouts (limits, pairgated/limiter.c) ---------------------------------------------------
+ */
 
 /* CLOCK_REALTIME µs until which address is locked out, 0 when it is not. */
 static uint64_t device_lockout_until(Control *c, const char *address) {

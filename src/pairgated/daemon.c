@@ -306,7 +306,8 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         d->control = control_free(d->control);
-        agent_free(d->agent); /* answers anything still held */
+        agent_free(d->agent);     /* answers anything still held */
+        limiter_free(d->limiter); /* writes the last summaries and the state */
         device_history_free(d->history);
         policy_set_unref(d->policies); /* policies may listen to the device cache */
         pairing_window_free(d->window, "pairgated is stopping");
@@ -423,6 +424,7 @@ static int setup(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot export the agent object: %s", g_strerror(-r));
         agent_set_config(d->agent, d->config, d->policies);
+        agent_set_limiter(d->agent, d->limiter);
         d->history = device_history_new(DEVICE_HISTORY_MAX);
         cenv = (ControlEnv){ .bus = d->bus,
                              .event = d->event,

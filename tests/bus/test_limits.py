@@ -251,6 +251,68 @@ class Lockout(LimitsTestCase):
         self.assertEqual(len(sets), 1, sets)
 
 
+class Control(LimitsTestCase):
+    """The lockouts through the control interface (docs/control-interface.md): ListDevices shows
+    LockedUntilRealtime (also for a device known only by its lockout), LiftLockout ends one
+    (audited), ForgetDevice forgets it."""
+
+    def ctl(self, method, *args, signature=None, error=False):
+        out = []
+        self.client.call_async('org.pairgate', '/org/pairgate/control', 'org.pairgate.Control1',
+                               method, signature, args,
+                               lambda *r: out.append(('ok', r[0] if len(r) == 1 else r)),
+                               lambda e: out.append(('error', e.get_dbus_name())), timeout=10)
+        self.assertTrue(wait_until(lambda: out, 10), '%s: no reply\n%s' % (method, self.stderr_tail()))
+        self.assertEqual(out[0][0], 'error' if error else 'ok', '%s%r: %r' % (method, args, out))
+        return out[0][1]
+
+    def devices(self):
+        return {str(d['Address']): d for d in self.ctl('ListDevices')}
+
+    def lock_out(self, address):
+        self.refuse_times(address, 2)
+        return self.daemon.wait_audit(3, event='lockout-started', address=address)[0]
+
+    def test_list_and_lift(self):
+        self.client = self.foreign_connection()
+        d = self.start({'lockout_after': 2, 'prompts_per_minute': 0},
+                       routes={'RequestConfirmation': ['allowlist']}, speech=False)
+        self.assertTrue(wait_until(lambda: self.client.name_has_owner('org.pairgate'), 5))
+        rec = self.lock_out(STRANGER)
+        devs = self.devices()
+        self.assertEqual(int(devs[STRANGER]['LockedUntilRealtime']), int(rec['until']))
+        self.assertEqual(int(devs[OTHER]['LockedUntilRealtime']), 0)
+        self.ctl('LiftLockout', STRANGER.lower())
+        ended = d.wait_audit(3, event='lockout-ended', address=STRANGER)[0]
+        self.assertRegex(ended['reason'], r'^lifted by uid \d+ \(control interface\)$')
+        self.assertEqual(int(self.devices()[STRANGER]['LockedUntilRealtime']), 0)
+        self.assertEqual(self.ctl('LiftLockout', STRANGER, error=True),
+                         'org.pairgate.Error.NotFound')
+        # lifted means forgiven: its requests reach the route again
+        c = self.confirm(STRANGER)
+        self.assertTrue(c.wait(2))
+        self.assertEqual(self.decision(c)['event'], 'deny')
+
+    def test_known_only_by_its_lockout_and_forgotten(self):
+        # a lockout kept in the state file of a device BlueZ does not know
+        unknown = '66:55:44:33:22:11'
+        until = int((time.time() + 600) * 1e6)
+        with open(self.state, 'w') as f:
+            f.write('pairgate-lockouts 1\n%s %d 1 %d\n' % (unknown, until, until))
+        self.client = self.foreign_connection()
+        d = self.start({'lockout_after': 2, 'prompts_per_minute': 0},
+                       routes={'RequestConfirmation': ['allowlist']}, speech=False)
+        self.assertTrue(wait_until(lambda: self.client.name_has_owner('org.pairgate'), 5))
+        devs = self.devices()
+        self.assertIn(unknown, devs)
+        self.assertEqual(int(devs[unknown]['LockedUntilRealtime']), until)
+        self.assertNotIn('Device', devs[unknown])
+        self.ctl('ForgetDevice', unknown)
+        ended = d.wait_audit(3, event='lockout-ended', address=unknown)[0]
+        self.assertRegex(ended['reason'], r'^device forgotten by uid \d+')
+        self.assertNotIn(unknown, self.devices())
+
+
 class Budget(LimitsTestCase):
 
     def test_prompt_budget_with_rotating_addresses(self):
