@@ -33,7 +33,7 @@ typedef enum AuditEvent {
         AUDIT_TRUSTED,        /* a pairing pairgate approved completed: Device1.Trusted set */
         AUDIT_UNTRUSTED,      /* a device pairgate trusted lost its pairing: Trusted cleared */
         AUDIT_CONTROL_ACTION, /* the control interface opened/closed the window, forgot a device */
-        AUDIT_CONTROL_REFUSED, /* a caller of the control interface is not root or an admin */
+        AUDIT_CONTROL_REFUSED,  /* a caller of the control interface is not root or an admin */
         AUDIT_LOCKOUT_STARTED,  /* limits: a device refused lockout_after times is locked out */
         AUDIT_LOCKOUT_ENDED,    /* limits: a lockout expired or was lifted */
         AUDIT_LOCKOUT_REFUSALS, /* limits: one device's refusals while locked out, per minute */

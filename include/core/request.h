@@ -31,7 +31,7 @@ typedef struct RequestOutcome {
         const char *reason;
         bool has_passkey;
         uint32_t passkey;
-        const char *pin;      /* RequestPinCode allow only; never logged */
+        const char *pin; /* RequestPinCode allow only; never logged */
         bool summarised; /* refused by a limit: audited in a summary, not a record of its own */
         bool has_control_uid; /* decided through the control interface by this uid */
         uint32_t control_uid;
