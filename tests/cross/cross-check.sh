@@ -1,0 +1,122 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The cross-built binaries tested, not just built: cross-compiles pairgated and the unit tests for
+# a Raspberry Pi architecture (arm64 or armhf) with Debian's cross toolchain and multiarch
+# libraries, then runs them under qemu-user: the unit tests (ctest -L unit, qemu as CMake's
+# CMAKE_CROSSCOMPILING_EMULATOR), `pairgated --explain --json` (must equal the native binary's
+# output, when one is given) and `pairgated --check-config` (valid file: 0; broken: 3, file:line).
+# Only what the check needs is built (pairgated and the unit test programs), without sanitizers.
+# Usage: cross-check.sh <arm64|armhf> <source dir> <build dir> [native pairgated]
+# Exit status 77 (SKIP, reason printed) when the cross toolchain, the libraries or qemu-user are
+# missing: CROSS_ARCHS=<arch> tools/install-deps.sh cross installs them.
+set -eu
+arch=$1 src=$2 out=$3 native=${4:-}
+case $arch in
+arm64) triplet=aarch64-linux-gnu qemu=qemu-aarch64-static proc=aarch64 machine=AArch64 ;;
+armhf) triplet=arm-linux-gnueabihf qemu=qemu-arm-static proc=arm machine=ARM ;;
+*) echo "cross-check: unknown architecture '$arch' (arm64, armhf)"; exit 2 ;;
+esac
+skip() { echo "SKIP: $arch: $* (CROSS_ARCHS=$arch tools/install-deps.sh cross)"; exit 77; }
+command -v "$triplet-gcc" >/dev/null || skip "no cross compiler $triplet-gcc (crossbuild-essential-$arch)"
+command -v "$triplet-pkg-config" >/dev/null || skip "no $triplet-pkg-config (pkgconf:$arch)"
+qemu_bin=$(command -v "$qemu") || skip "no $qemu (qemu-user-static)"
+for m in libsystemd glib-2.0 libconfig libevdev; do
+    "$triplet-pkg-config" --exists "$m" || skip "no $m for $arch ($triplet-pkg-config; the -dev package :$arch)"
+done
+command -v cmake >/dev/null || skip "no cmake"
+
+t0=$(date +%s)
+rm -rf "$out"
+log="$out.log"
+if ! cmake -S "$src" -B "$out" -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$proc" \
+    -DCMAKE_C_COMPILER="$triplet-gcc" -DPKG_CONFIG_EXECUTABLE="$(command -v "$triplet-pkg-config")" \
+    -DCMAKE_CROSSCOMPILING_EMULATOR="$qemu_bin" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DBUILD_TESTING=ON -DPAIRGATE_SANITIZE=OFF -DPAIRGATE_TEST_POLICIES=OFF -DPAIRGATE_WERROR=ON \
+    >"$log" 2>&1; then
+    tail -n 30 "$log"
+    echo "FAIL: $arch: cmake configure failed (log: $log)"
+    exit 1
+fi
+targets=$(cd "$out" && ctest -N -L '^unit$' | sed -n 's|^ *Test *#[0-9]*: unit/||p')
+[ -n "$targets" ] || { echo "FAIL: $arch: no unit tests found (ctest -N -L unit)"; exit 1; }
+# shellcheck disable=SC2086
+if ! cmake --build "$out" -j"$(nproc)" --target pairgated $targets >>"$log" 2>&1; then
+    grep -E 'error|warning' "$log" | head -n 30
+    echo "FAIL: $arch: the cross build failed (log: $log)"
+    exit 1
+fi
+t_build=$(( $(date +%s) - t0 ))
+fail=0
+m=$(readelf -h "$out/pairgated" | sed -n 's/^ *Machine: *//p')
+case $m in
+*"$machine"*) echo "ok   $arch: pairgated is an $m executable (built in ${t_build} s)" ;;
+*) echo "FAIL: $arch: pairgated is a '$m' executable, expected $machine"; fail=1 ;;
+esac
+
+# Test cases that check what qemu-user does not emulate, skipped under it (they run natively):
+# - a FIFO as button input: qemu-user answers the evdev ioctls it does not translate
+#   (EVIOCSCLOCKID, EVIOCGBIT) with ENOSYS, where the kernel says ENOTTY for a FIFO, so the FIFO
+#   is taken for an evdev node;
+# - a missing speech command: glibc's posix_spawn (clone with CLONE_VFORK) is emulated as a
+#   fork, so a failed exec shows as exit status 127 instead of the spawn's error;
+# - upper bounds on times (pauses between utterances), at emulation speed.
+qemu_skips="test-button:/button/input/fifo test-button:/button/input/appears-later
+test-speech:/speech/missing-and-failing test-speech:/speech/repeat-pause-and-hygiene"
+t0=$(date +%s)
+progs=$(printf '%s\n' $qemu_skips | cut -d: -f1 | sort -u)
+exclude=$(printf '%s\n' $progs | paste -sd'|' -)
+if (cd "$out" && ctest -L '^unit$' -E "^unit/($exclude)\$" --output-on-failure -j"$(nproc)" --timeout 300); then
+    echo "ok   $arch: unit tests pass under $qemu ($(( $(date +%s) - t0 )) s)"
+else
+    echo "FAIL: $arch: unit tests under $qemu"
+    fail=1
+fi
+for p in $progs; do
+    skip_args=$(printf '%s\n' $qemu_skips | sed -n "s|^$p:|-s |p" | tr '\n' ' ')
+    # the environment of pairgate_unit_test() in tests/unit/CMakeLists.txt
+    # shellcheck disable=SC2086
+    if (cd "$out/tests/unit" && G_DEBUG=fatal-criticals G_SLICE=always-malloc \
+        timeout 300 "$qemu_bin" "./$p" --tap $skip_args >"$out/$p.tap" 2>&1); then
+        echo "ok   $arch: unit/$p passes under $qemu ($(grep -c '^ok ' "$out/$p.tap") cases; skipped here: $(echo $skip_args | sed 's/-s //g'))"
+    else
+        tail -n 20 "$out/$p.tap"
+        echo "FAIL: $arch: unit/$p under $qemu"
+        fail=1
+    fi
+done
+
+conf="$src/conf/pairgate.conf"
+if "$qemu_bin" "$out/pairgated" --explain --json -c "$conf" >"$out/explain.json" 2>"$out/explain.err"; then
+    if [ -n "$native" ]; then
+        "$native" --explain --json -c "$conf" >"$out/explain-native.json" 2>/dev/null || true
+        if cmp -s "$out/explain.json" "$out/explain-native.json"; then
+            echo "ok   $arch: pairgated --explain --json equals the native binary's ($(wc -c <"$out/explain.json") bytes)"
+        else
+            echo "FAIL: $arch: pairgated --explain --json differs from the native binary's:"
+            diff "$out/explain-native.json" "$out/explain.json" | head -n 20
+            fail=1
+        fi
+    elif python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$out/explain.json" 2>/dev/null; then
+        echo "ok   $arch: pairgated --explain --json is valid JSON (no native binary to compare with)"
+    else
+        echo "FAIL: $arch: pairgated --explain --json is not JSON"; fail=1
+    fi
+else
+    echo "FAIL: $arch: pairgated --explain --json failed: $(cat "$out/explain.err")"; fail=1
+fi
+rc=0
+res=$("$qemu_bin" "$out/pairgated" --check-config -c "$conf" 2>&1) || rc=$?
+if [ "$rc" -eq 0 ]; then
+    echo "ok   $arch: pairgated --check-config: $(printf '%s\n' "$res" | head -n 1)"
+else
+    echo "FAIL: $arch: pairgated --check-config of the shipped file exited $rc: $res"; fail=1
+fi
+bad="$out/broken.conf"
+printf 'capability = "DisplayYesNo";\nrequest_timeout = 99;\n' >"$bad"
+rc=0
+res=$("$qemu_bin" "$out/pairgated" --check-config -c "$bad" 2>&1) || rc=$?
+case "$rc:$res" in
+3:*"$bad":2:*) echo "ok   $arch: pairgated --check-config of a broken file: exit 3, $(printf '%s\n' "$res" | head -n 1)" ;;
+*) echo "FAIL: $arch: pairgated --check-config of a broken file: exit $rc, '$res' (expected 3 and $bad:2:)"; fail=1 ;;
+esac
+exit $fail
