@@ -81,7 +81,7 @@ if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         [ -z "$(git -C "$top" status --porcelain --untracked-files=no)" ] || dirty=" plus uncommitted changes"
         origin="commit $rev$dirty ($subject)"
 else
-        tar -C "$top" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$src" -xf -
+        tar -C "$top" --exclude='./build*' --exclude=./.git --exclude=__pycache__ -cf - . | tar -C "$src" -xf -
         epoch=$(date +%s)
         origin="a source tree without git"
 fi

@@ -59,10 +59,10 @@ def run_package_vm(args, res, info, preflight, build_initramfs, boot):
     info("e2e: package VM (systemd as PID 1; apt installs %s, upgrades to %s, removes, purges), results in %s" % (
         os.path.basename(deb), os.path.basename(deb_up), pres))
     rc, t = boot(args, kver, vmlinuz, initrd, pres, init="guest-init-systemd.sh", mem=args.systemd_mem,
-                 vm_timeout=args.systemd_timeout, prefix="pk| ",
+                 vm_timeout=args.package_timeout, prefix="pk| ",
                  extra_append=" systemd.show_status=error E2E_RUNNER=guest-package.py")
     if rc in (124, 137):
-        info("e2e: the package VM hit the %ds timeout and was killed" % args.systemd_timeout)
+        info("e2e: the package VM hit the %ds timeout and was killed (--package-timeout)" % args.package_timeout)
     return rc, t
 
 
