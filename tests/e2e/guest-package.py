@@ -87,7 +87,7 @@ class Package:
                 break
             time.sleep(0.5)
         self.rec["facts"][name + "_registered_after_s"] = round(time.monotonic() - t, 2)
-        return self.show(name)
+        return self.show("show after " + name)
 
     def state(self, name):
         """What is on disk and in the user database, for the judge."""
