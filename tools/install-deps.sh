@@ -12,9 +12,10 @@ runtime="bluez dbus systemd espeak-ng"
 # Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
 # install tests use systemd-analyze, journalctl and dbus-daemon, and man-db: `systemd-analyze
 # verify` checks the unit's Documentation= pages with `man`, groff (man-db's groff-base)
-# renders the pages; lint uses clang-format and clang-tidy; speech tests use sox.
-# lintian checks the built package (ctest package.lintian).
-test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd man-db clang-format clang-tidy sox lintian"
+# renders the pages; lint uses clang-format and clang-tidy; speech tests use sox; the
+# pairgatectl log test writes journal files with systemd-journal-remote; lintian checks the built
+# package (ctest package/deb-lintian).
+test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd systemd-journal-remote man-db clang-format clang-tidy sox lintian"
 # Cross-building the package for a Raspberry Pi (tools/build-deb.sh --arch arm64|armhf) and running
 # the cross-built tests under qemu-user (tests/cross/cross-check.sh): Debian's cross toolchains,
 # the build dependencies of those architectures (multiarch: dpkg --add-architecture, below) and

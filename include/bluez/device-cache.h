@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 #include <systemd/sd-bus.h>
 
 #include "bluez-owner.h"
@@ -21,6 +22,7 @@ typedef struct Device {
         uint32_t device_class;
         bool has_class;
         bool paired, trusted, connected;
+        bool bonded, blocked;
 } Device;
 
 typedef struct DeviceCache DeviceCache;
@@ -35,6 +37,14 @@ int device_cache_reset(DeviceCache *c);
 /* org.bluez is gone. */
 void device_cache_clear(DeviceCache *c);
 const Device *device_cache_get(DeviceCache *c, const char *path);
+/* The device with that address (any case) on adapter (NULL: any adapter), or NULL. */
+const Device *device_cache_find_address(DeviceCache *c, const char *adapter, const char *address);
+/* Every device now (the array is the caller's, the devices are the cache's: do not keep them
+ * past the next event). */
+GPtrArray *device_cache_list(DeviceCache *c);
+/* The object paths of bluetoothd's adapters (org.bluez.Adapter1), sorted, NULL-terminated
+ * (g_strfreev). */
+char **device_cache_adapters(DeviceCache *c);
 /* The name to show for d (audit, speech): Name when the device announced one, else Alias when it
  * is a real alias (set by a user); never bluetoothd's stand-in for a missing name, the address
  * with dashes. NULL when none; *ret_source (may be NULL) is then NULL, else "name" or "alias". */

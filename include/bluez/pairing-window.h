@@ -64,6 +64,10 @@ bool pairing_window_is_open(const PairingWindow *w);
 /* Seconds left while open, else 0. */
 unsigned pairing_window_remaining(const PairingWindow *w);
 const char *pairing_window_adapter(const PairingWindow *w);
+/* While open: when it closes (CLOCK_MONOTONIC µs) and how many new pairings it still takes;
+ * 0 when closed. */
+uint64_t pairing_window_closes_usec(const PairingWindow *w);
+unsigned pairing_window_pairings_left(const PairingWindow *w);
 /* A request about device_path arrived while it was (not) paired: a later Paired counts as a new
  * pairing. */
 void pairing_window_saw_device(PairingWindow *w, const char *device_path, bool paired);

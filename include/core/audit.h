@@ -32,6 +32,8 @@ typedef enum AuditEvent {
         AUDIT_CONFIG_WARNING, /* the configured capability/routes cannot serve some pairings */
         AUDIT_TRUSTED,        /* a pairing pairgate approved completed: Device1.Trusted set */
         AUDIT_UNTRUSTED,      /* a device pairgate trusted lost its pairing: Trusted cleared */
+        AUDIT_CONTROL_ACTION, /* the control interface opened/closed the window, forgot a device */
+        AUDIT_CONTROL_REFUSED, /* a caller of the control interface is not root or an admin */
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 
@@ -54,6 +56,8 @@ typedef enum AuditEvent {
 #define PAIRGATE_MESSAGE_CONFIG_WARNING    "69e6508fadcd47c990a715f23d0adf89"
 #define PAIRGATE_MESSAGE_TRUSTED           "125eddcf56194fd889594c0fb88cd615"
 #define PAIRGATE_MESSAGE_UNTRUSTED         "951b2f4e012f4275bbdb90c715ab63e4"
+#define PAIRGATE_MESSAGE_CONTROL_ACTION    "ac6afa3509fb4b008949d3b010d2484b"
+#define PAIRGATE_MESSAGE_CONTROL_REFUSED   "58e25ea9694541fe83e66c35e5e1dc6c"
 
 /* PAIRGATE_EFFECT of a refused DisplayPinCode or DisplayPasskey: bluetoothd 5.66 replies the PIN
  * to the kernel whatever the answer to DisplayPinCode, and expects no answer to DisplayPasskey. */
@@ -85,6 +89,10 @@ typedef struct AuditRecord {
         const char *extra_key; /* one extra PAIRGATE_<KEY> field, e.g. WINDOW for the button */
         const char *extra_value;
         int64_t latency_ms; /* <0: omitted */
+        /* The uid of a caller of the control interface (PAIRGATE_CONTROL_UID): who decided a
+         * request through it, opened the window, or was refused. */
+        bool has_control_uid;
+        uint32_t control_uid;
         bool has_passkey;
         uint32_t passkey; /* passkeys are public once displayed; PINs are never given here */
 } AuditRecord;

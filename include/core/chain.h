@@ -47,5 +47,12 @@ int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, cons
                     chain_done_t done, void *userdata, ChainOutcome *ret_outcome);
 /* Cancel a pending run: the running policy is cancelled, done() never fires. Frees the run. */
 void chain_run_cancel(ChainRun *run);
+/* The policy the pending run waits for ("button", "operator", ...), or NULL when none. */
+const char *chain_run_holder(const ChainRun *run);
+/* Decide the pending step as if its policy had answered res (ALLOW or DENY; an allow of
+ * RequestPasskey/RequestPinCode must carry the passkey/PIN, as from any policy): the policy's
+ * call is cancelled, then res is applied exactly like that policy's answer, so done() is called
+ * (the run is finished and freed) before this returns. -ESRCH: nothing pending; -EINVAL: PASS. */
+int chain_run_decide(ChainRun *run, const PolicyResult *res);
 /* Tell every policy of the route that the request ended (presenters stop). */
 void chain_request_ended(PolicySet *s, const char *const *route, uint64_t request_id);

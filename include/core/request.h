@@ -21,6 +21,9 @@ typedef enum RequestResult {
         REQUEST_ERROR,
 } RequestResult;
 
+/* "allow", "deny", "timeout", "canceled", "error": the decision of its audit record. */
+const char *request_result_to_string(RequestResult r);
+
 typedef struct RequestOutcome {
         RequestResult result;
         AgentMethod method;
@@ -28,7 +31,9 @@ typedef struct RequestOutcome {
         const char *reason;
         bool has_passkey;
         uint32_t passkey;
-        const char *pin; /* RequestPinCode allow only; never logged */
+        const char *pin;      /* RequestPinCode allow only; never logged */
+        bool has_control_uid; /* decided through the control interface by this uid */
+        uint32_t control_uid;
 } RequestOutcome;
 
 typedef struct Request Request;
@@ -56,6 +61,18 @@ int request_new(Request **ret, const RequestParams *p);
 void request_start(Request *r);
 /* Cancel()/Release()/org.bluez gone/shutdown: answer Canceled, audit "canceled" with reason. */
 void request_cancel(Request *r, const char *reason);
+/* Decide the request for the policy holding it (the control interface: approve, deny, a passkey),
+ * as if that policy had answered res; the record carries control_uid. The request finishes
+ * (reply, audit, finished()) before this returns. -ESRCH: it is not held by a policy (answered
+ * already, or between policies); -EINVAL: res is PASS. An allow without the passkey or PIN the
+ * method needs ends the request as an error, as from any policy. */
+int request_decide(Request *r, const PolicyResult *res, uint32_t control_uid);
+/* The policy holding it now, or NULL. */
+const char *request_holder(const Request *r);
+/* When it arrived and when request_timeout ends it (CLOCK_REALTIME µs, for people: taken once
+ * at arrival, so every report of the request gives the same values). */
+uint64_t request_arrived_realtime(const Request *r);
+uint64_t request_timeout_realtime(const Request *r);
 /* Frees; a request still holding its call answers it first (Canceled) and audits it. */
 Request *request_free(Request *r);
 
@@ -67,6 +84,8 @@ RequestResult request_result(const Request *r);
 bool request_presented(const Request *r);
 /* The policy that decided it, or NULL. */
 const char *request_policy(const Request *r);
+/* Why it ended ("" before). */
+const char *request_reason(const Request *r);
 
 /* The one decision record of a request, held or answered at once without one (q->request_id
  * and q->arrived_usec set): every request is audited with the same fields. */

@@ -4,6 +4,7 @@
 /* The org.bluez.Agent1 object: sender check, the nine methods, the table of pending requests.
  * The only place where D-Bus errors are made. */
 
+#include <glib.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -11,18 +12,25 @@
 #include "chain.h"
 #include "config.h"
 #include "device-cache.h"
+#include "request.h"
 
 #define AGENT_OBJECT_PATH "/org/pairgate/agent"
 #define AGENT_INTERFACE   "org.bluez.Agent1"
 
 typedef struct Agent Agent;
 
-typedef struct Request Request;
-
 typedef struct AgentCallbacks {
         void (*released)(Agent *a, void *userdata); /* bluetoothd sent Release() */
         /* A request was answered and audited (its outcome: request_result() etc.). */
         void (*request_finished)(Agent *a, const Request *r, void *userdata);
+        /* A request is now held: a policy waits (a person, speech, ...). */
+        void (*request_held)(Agent *a, Request *r, void *userdata);
+        /* A request that was held has been answered and audited (called after
+         * request_finished). */
+        void (*request_ended)(Agent *a, const Request *r, void *userdata);
+        /* Every decision record, held or answered at once (also the ones refused without a
+         * request: max_pending, stopping). */
+        void (*decided)(Agent *a, const PairingQuery *q, RequestResult result, void *userdata);
 } AgentCallbacks;
 
 /* bluez, owner and cache are borrowed and outlive a. */
@@ -36,3 +44,8 @@ void agent_set_config(Agent *a, const Config *c, PolicySet *policies);
 void agent_stop(Agent *a);
 /* Answer every pending request with Canceled and audit it with reason. */
 void agent_cancel_all(Agent *a, const char *reason);
+/* The held request with that id, or NULL (unknown, or answered meanwhile). */
+Request *agent_get_request(Agent *a, uint64_t id);
+/* The held requests, oldest first (the array is the caller's; the requests are not). */
+GPtrArray *agent_held_requests(Agent *a);
+unsigned agent_held_count(Agent *a);

@@ -17,10 +17,11 @@ typedef enum SpeechVar {
         SPEECH_VAR_DEVICE = 1u << 2,  /* the kind, or the sanitised name when names are spoken */
         SPEECH_VAR_KIND = 1u << 3,    /* "a phone", "a headset", ... "a device" */
         SPEECH_VAR_TEXT = 1u << 4,    /* argv templates only: the whole text, one argument */
+        SPEECH_VAR_DIGIT = 1u << 5,   /* KeypadDigit: the digit just typed on the keypad */
 } SpeechVar;
 
 typedef struct SpeechVars {
-        const char *passkey, *pin, *device, *kind, *text; /* NULL renders as "" */
+        const char *passkey, *pin, *device, *kind, *text, *digit; /* NULL renders as "" */
 } SpeechVars;
 
 #define SPEECH_NAME_MAX     32  /* bytes of a spoken device name */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The requests that wait for a person (a button press, later an operator or a keypad), oldest
- * first. A decided request leaves the queue at once and gets its answer from a defer source, so
- * the chain and the request (which may free a whole policy set) never run inside the input
+/* The requests that wait for a person (a button press, digits on a keypad, later an operator),
+ * oldest first. A decided request leaves the queue at once and gets its answer from a defer source,
+ * so the chain and the request (which may free a whole policy set) never run inside the input
  * handler that decided it. A queue's calls can be handed to another queue (a reload). */
 
 #include <stdbool.h>
@@ -40,6 +40,9 @@ PolicyCall *waiting_queue_oldest(WaitingQueue *q);
 unsigned waiting_queue_length(const WaitingQueue *q);
 /* c leaves the queue now; done() is called from a defer source with v and c->reason. */
 void waiting_queue_decide(PolicyCall *c, Verdict v);
+/* The same with a whole result (a passkey or a PIN: RequestPasskey, RequestPinCode); its reason
+ * is c->reason. */
+void waiting_queue_answer(PolicyCall *c, const PolicyResult *res);
 /* For PolicyOps.cancel: leaves its queue (if still in one) and is freed; done() never runs. */
 void waiting_queue_cancel(PolicyCall *c);
 /* Every call of from joins to (by arrival), or is orphaned when to is NULL. */

@@ -8,13 +8,15 @@
 #include "device-cache.h"
 #include "macro.h"
 
-#define BLUEZ_SERVICE    "org.bluez"
-#define DEVICE_INTERFACE "org.bluez.Device1"
+#define BLUEZ_SERVICE     "org.bluez"
+#define DEVICE_INTERFACE  "org.bluez.Device1"
+#define ADAPTER_INTERFACE "org.bluez.Adapter1"
 
 struct DeviceCache {
         sd_bus *bus;
-        BluezOwner *owner;   /* borrowed: whose signals we believe */
-        GHashTable *devices; /* path -> Device* */
+        BluezOwner *owner;    /* borrowed: whose signals we believe */
+        GHashTable *devices;  /* path -> Device* */
+        GHashTable *adapters; /* object paths of org.bluez.Adapter1 objects (set) */
         sd_bus_slot *match_added, *match_removed, *match_changed, *get_objects;
         GList *listeners; /* DeviceListener* */
 };
@@ -108,6 +110,12 @@ static int read_property(sd_bus_message *m, Device *d, const char *key) {
         else if (streq(key, "Connected") && streq(contents, "b"))
                 r = sd_bus_message_enter_container(m, 'v', "b") >= 0 ? read_bool(m, &d->connected)
                                                                      : -EBADMSG;
+        else if (streq(key, "Bonded") && streq(contents, "b"))
+                r = sd_bus_message_enter_container(m, 'v', "b") >= 0 ? read_bool(m, &d->bonded)
+                                                                     : -EBADMSG;
+        else if (streq(key, "Blocked") && streq(contents, "b"))
+                r = sd_bus_message_enter_container(m, 'v', "b") >= 0 ? read_bool(m, &d->blocked)
+                                                                     : -EBADMSG;
         else
                 return sd_bus_message_skip(m, "v");
         if (r < 0)
@@ -174,6 +182,9 @@ static int read_interfaces(DeviceCache *c, sd_bus_message *m, const char *path) 
                         r = read_properties(m, d);
                         if (r >= 0)
                                 notify(c, d, false);
+                } else if (streq(iface, ADAPTER_INTERFACE)) {
+                        g_hash_table_add(c->adapters, g_strdup(path));
+                        r = sd_bus_message_skip(m, "a{sv}");
                 } else
                         r = sd_bus_message_skip(m, "a{sv}");
                 if (r < 0)
@@ -239,6 +250,8 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
                 r = sd_bus_message_enter_container(m, 'a', "s");
         while (r >= 0 && (r = sd_bus_message_read(m, "s", &iface)) > 0) {
                 Device *d;
+                if (streq(iface, ADAPTER_INTERFACE))
+                        g_hash_table_remove(c->adapters, path);
                 if (!streq(iface, DEVICE_INTERFACE))
                         continue;
                 d = g_hash_table_lookup(c->devices, path);
@@ -292,6 +305,7 @@ int device_cache_new(DeviceCache **ret, sd_bus *bus, BluezOwner *owner) {
         c->bus = sd_bus_ref(bus);
         c->owner = owner;
         c->devices = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, device_free);
+        c->adapters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         /* No sender in the rules: the owner of org.bluez changes; each callback checks the
          * sender against the owner we track. */
         r = sd_bus_match_signal_async(bus, &c->match_added, NULL, "/",
@@ -323,6 +337,7 @@ DeviceCache *device_cache_free(DeviceCache *c) {
         sd_bus_slot_unref(c->match_changed);
         sd_bus_slot_unref(c->get_objects);
         g_hash_table_unref(c->devices);
+        g_hash_table_unref(c->adapters);
         g_list_free_full(c->listeners, g_free);
         sd_bus_unref(c->bus);
         g_free(c);
@@ -332,6 +347,7 @@ DeviceCache *device_cache_free(DeviceCache *c) {
 void device_cache_clear(DeviceCache *c) {
         c->get_objects = sd_bus_slot_unref(c->get_objects);
         g_hash_table_remove_all(c->devices);
+        g_hash_table_remove_all(c->adapters);
 }
 
 int device_cache_reset(DeviceCache *c) {
@@ -345,6 +361,50 @@ int device_cache_reset(DeviceCache *c) {
 
 const Device *device_cache_get(DeviceCache *c, const char *path) {
         return g_hash_table_lookup(c->devices, path);
+}
+
+const Device *device_cache_find_address(DeviceCache *c, const char *adapter, const char *address) {
+        GHashTableIter it;
+        void *value;
+
+        if (!c || !address)
+                return NULL;
+        g_hash_table_iter_init(&it, c->devices);
+        while (g_hash_table_iter_next(&it, NULL, &value)) {
+                const Device *d = value;
+                if (d->address && g_ascii_strcasecmp(d->address, address) == 0 &&
+                    (!adapter || streq(d->adapter, adapter)))
+                        return d;
+        }
+        return NULL;
+}
+
+GPtrArray *device_cache_list(DeviceCache *c) {
+        GPtrArray *out = g_ptr_array_new();
+        GHashTableIter it;
+        void *value;
+
+        if (!c)
+                return out;
+        g_hash_table_iter_init(&it, c->devices);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                g_ptr_array_add(out, value);
+        return out;
+}
+
+char **device_cache_adapters(DeviceCache *c) {
+        g_autoptr(GPtrArray) out = g_ptr_array_new();
+        GHashTableIter it;
+        void *key;
+
+        if (c) {
+                g_hash_table_iter_init(&it, c->adapters);
+                while (g_hash_table_iter_next(&it, &key, NULL))
+                        g_ptr_array_add(out, g_strdup(key));
+        }
+        g_ptr_array_sort(out, (GCompareFunc) g_strcmp0);
+        g_ptr_array_add(out, NULL);
+        return (char **) g_ptr_array_free(g_steal_pointer(&out), false);
 }
 
 /* bluetoothd's Alias of a device with neither a name nor an alias set: its address with dashes

@@ -443,6 +443,14 @@ unsigned pairing_window_remaining(const PairingWindow *w) {
         return now >= w->until_usec ? 0 : (unsigned) ((w->until_usec - now + 999999) / 1000000);
 }
 
+uint64_t pairing_window_closes_usec(const PairingWindow *w) {
+        return w && w->open ? w->until_usec : 0;
+}
+
+unsigned pairing_window_pairings_left(const PairingWindow *w) {
+        return w && w->open && w->max_pairings > w->pairings ? w->max_pairings - w->pairings : 0;
+}
+
 void pairing_window_sync(PairingWindow *w) {
         if (!w || w->detached)
                 return;

@@ -47,6 +47,10 @@ static const AuditEventInfo event_info[_AUDIT_EVENT_MAX] = {
                                    NULL },
         [AUDIT_TRUSTED] = { "trusted", PAIRGATE_MESSAGE_TRUSTED, LOG_INFO, NULL },
         [AUDIT_UNTRUSTED] = { "untrusted", PAIRGATE_MESSAGE_UNTRUSTED, LOG_INFO, NULL },
+        [AUDIT_CONTROL_ACTION] = { "control", PAIRGATE_MESSAGE_CONTROL_ACTION, LOG_NOTICE, NULL },
+        /* Someone without the right tried to decide pairings: worth a look. */
+        [AUDIT_CONTROL_REFUSED] = { "control-refused", PAIRGATE_MESSAGE_CONTROL_REFUSED,
+                                    LOG_WARNING, NULL },
 };
 
 static AuditBackend backend = AUDIT_BACKEND_AUTO;
@@ -214,6 +218,10 @@ static GPtrArray *record_fields(const AuditRecord *r) {
         add_field(f, "PAIRGATE_UUID", "uuid", r->uuid);
         add_field(f, "PAIRGATE_CAPABILITY", "capability", r->capability);
         add_field(f, "PAIRGATE_SENDER", "sender", r->sender);
+        if (r->has_control_uid) {
+                snprintf(buf, sizeof buf, "%" PRIu32, r->control_uid);
+                add_field(f, "PAIRGATE_CONTROL_UID", "control_uid", buf);
+        }
         if (r->has_passkey) {
                 snprintf(buf, sizeof buf, "%06" PRIu32, r->passkey);
                 add_field(f, "PAIRGATE_PASSKEY", "passkey", buf);

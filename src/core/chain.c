@@ -240,6 +240,24 @@ int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, cons
         return 0;
 }
 
+const char *chain_run_holder(const ChainRun *run) {
+        return run && run->call && run->next > 0 ? run->route[run->next - 1] : NULL;
+}
+
+int chain_run_decide(ChainRun *run, const PolicyResult *res) {
+        if (!run || !run->call || run->deciding)
+                return -ESRCH;
+        if (res->verdict == VERDICT_PASS)
+                return -EINVAL;
+        /* The holder's call ends here (done() never fires after cancel()); its answer is taken
+         * from res, through the same path as the policy's own answer. */
+        if (run->call_ops->cancel)
+                run->call_ops->cancel(run->call);
+        run->call = NULL;
+        policy_done_cb(res, run);
+        return 0;
+}
+
 void chain_run_cancel(ChainRun *run) {
         if (!run)
                 return;

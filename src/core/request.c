@@ -24,9 +24,14 @@ struct Request {
         request_finished_t finished;
         void *userdata;
         bool done;
-        bool presented;       /* the route presented the code */
-        RequestResult result; /* once done */
-        char policy[32];      /* once done: the deciding policy, "" when none */
+        bool presented;                 /* the route presented the code */
+        RequestResult result;           /* once done */
+        char policy[32];                /* once done: the deciding policy, "" when none */
+        char reason[160];               /* once done */
+        uint64_t arrived_realtime_usec; /* CLOCK_REALTIME when it arrived */
+        uint64_t timeout_usec;
+        bool has_control_uid; /* decided through the control interface by this uid */
+        uint32_t control_uid;
 };
 
 static AuditEvent event_for(RequestResult r) {
@@ -44,6 +49,10 @@ static AuditEvent event_for(RequestResult r) {
         }
 }
 
+const char *request_result_to_string(RequestResult r) {
+        return audit_event_decision(event_for(r));
+}
+
 void request_audit_decision(const PairingQuery *q, const RequestOutcome *o) {
         AuditRecord rec = AUDIT_RECORD_INIT(event_for(o->result));
 
@@ -53,6 +62,8 @@ void request_audit_decision(const PairingQuery *q, const RequestOutcome *o) {
         rec.policy = o->policy;
         rec.reason = o->reason;
         rec.latency_ms = (int64_t) ((now_usec() - q->arrived_usec) / 1000);
+        rec.has_control_uid = o->has_control_uid;
+        rec.control_uid = o->control_uid;
         /* Passkeys are shown to the user anyway; PINs are never written. */
         if (q->method == AGENT_METHOD_REQUEST_CONFIRMATION ||
             q->method == AGENT_METHOD_DISPLAY_PASSKEY) {
@@ -80,6 +91,7 @@ static void finish(Request *r, const RequestOutcome *o) {
         r->done = true;
         r->result = o->result;
         g_strlcpy(r->policy, o->policy ? o->policy : "", sizeof r->policy);
+        g_strlcpy(r->reason, o->reason ? o->reason : "", sizeof r->reason);
         r->timer = sd_event_source_disable_unref(r->timer);
         if (r->run) {
                 chain_run_cancel(r->run);
@@ -103,6 +115,8 @@ static void finish_chain(Request *r, const ChainOutcome *c) {
                 .reason = c->reason,
                 .has_passkey = c->has_passkey,
                 .passkey = c->passkey,
+                .has_control_uid = r->has_control_uid,
+                .control_uid = r->control_uid,
         };
 
         r->presented = c->presented;
@@ -163,6 +177,8 @@ int request_new(Request **ret, const RequestParams *p) {
         r->finished = p->finished;
         r->userdata = p->userdata;
 
+        r->arrived_realtime_usec = realtime_usec();
+        r->timeout_usec = p->timeout_usec;
         k = sd_event_add_time_relative(p->event, &r->timer, CLOCK_MONOTONIC, p->timeout_usec, 0,
                                        on_timeout, r);
         if (k < 0) {
@@ -192,6 +208,35 @@ void request_start(Request *r) {
                 explicit_bzero(&c, sizeof c); /* may hold a PIN */
         } else
                 r->run = run;
+}
+
+int request_decide(Request *r, const PolicyResult *res, uint32_t control_uid) {
+        int k;
+
+        if (r->done || !chain_run_holder(r->run))
+                return -ESRCH;
+        r->has_control_uid = true;
+        r->control_uid = control_uid;
+        k = chain_run_decide(r->run, res);
+        if (k < 0)
+                r->has_control_uid = false;
+        return k;
+}
+
+const char *request_holder(const Request *r) {
+        return r->done ? NULL : chain_run_holder(r->run);
+}
+
+uint64_t request_arrived_realtime(const Request *r) {
+        return r->arrived_realtime_usec;
+}
+
+uint64_t request_timeout_realtime(const Request *r) {
+        return r->arrived_realtime_usec + r->timeout_usec;
+}
+
+const char *request_reason(const Request *r) {
+        return r->reason;
 }
 
 void request_cancel(Request *r, const char *reason) {

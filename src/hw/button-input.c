@@ -20,8 +20,9 @@
 
 struct ButtonInput {
         sd_event *event;
-        ButtonInputConfig config; /* strings point into device/chip below */
-        char *device, *chip;
+        ButtonInputConfig config; /* strings and keys point into the copies below */
+        char *device, *chip, *label;
+        unsigned *keys;
         ButtonInputCallbacks cb;
         void *userdata;
 
@@ -51,7 +52,22 @@ struct ButtonInput {
 };
 
 static unsigned debounce_ms(const ButtonInput *in) {
-        return in->config.kind == BUTTON_SOURCE_INPUT ? in->config.debounce_ms : 0;
+        return in->config.kind == BUTTON_SOURCE_INPUT && in->config.n_keys == 0
+                       ? in->config.debounce_ms
+                       : 0;
+}
+
+static bool keys_mode(const ButtonInput *in) {
+        return in->config.kind == BUTTON_SOURCE_INPUT && in->config.n_keys > 0;
+}
+
+static bool is_wanted_key(const ButtonInput *in, unsigned code) {
+        if (!keys_mode(in))
+                return code == in->config.key;
+        for (size_t i = 0; i < in->config.n_keys; i++)
+                if (in->config.keys[i] == code)
+                        return true;
+        return false;
 }
 
 /* ---- debouncing ------------------------------------------------------------------------- */
@@ -71,6 +87,14 @@ static int on_debounce_timer(sd_event_source *s, uint64_t usec, void *userdata) 
         if (in->has_candidate)
                 commit(in, in->candidate_level, in->candidate_usec);
         return 0;
+}
+
+void button_input_feed_key(ButtonInput *in, unsigned code, uint64_t usec) {
+        uint64_t now = now_usec();
+
+        if (!keys_mode(in) || !in->cb.key)
+                return;
+        in->cb.key(code, usec > now ? now : usec, in->userdata);
 }
 
 /* An edge stands when the level stays for the debounce period; its time is the first edge's. */
@@ -105,7 +129,8 @@ void button_input_feed(ButtonInput *in, bool pressed, uint64_t usec) {
                 r = sd_event_add_time(in->event, &in->debounce_timer, CLOCK_MONOTONIC,
                                       usec + period, 0, on_debounce_timer, in);
                 if (r < 0) {
-                        log_warning("button: cannot arm the debounce timer: %s", g_strerror(-r));
+                        log_warning("%s: cannot arm the debounce timer: %s", in->label,
+                                    g_strerror(-r));
                         commit(in, pressed, usec);
                 }
                 return;
@@ -130,12 +155,18 @@ static bool test_bit(unsigned bit, const unsigned long *bits) {
         return (bits[bit / BITS_PER_LONG] >> (bit % BITS_PER_LONG)) & 1UL;
 }
 
-static bool evdev_has_key(int fd, unsigned key) {
+/* Whether the evdev node reports the button's key, or (keys mode) at least one of the keys. */
+static bool evdev_has_key(const ButtonInput *in, int fd) {
         unsigned long bits[KEY_MAX / BITS_PER_LONG + 1] = { 0 };
 
         if (ioctl(fd, EVIOCGBIT(EV_KEY, sizeof bits), bits) < 0)
                 return false;
-        return key <= KEY_MAX && test_bit(key, bits);
+        if (!keys_mode(in))
+                return in->config.key <= KEY_MAX && test_bit(in->config.key, bits);
+        for (size_t i = 0; i < in->config.n_keys; i++)
+                if (in->config.keys[i] <= KEY_MAX && test_bit(in->config.keys[i], bits))
+                        return true;
+        return false;
 }
 
 /* Open one input node. *ret_raw: it is not an evdev node (FIFO). */
@@ -158,16 +189,22 @@ static int open_input_path(ButtonInput *in, const char *path, bool *ret_raw) {
                                 return -ENOTTY; /* a character device, but not evdev */
                         *ret_raw = true;
                 } else {
-                        log_warning("button: %s: cannot set the event clock to CLOCK_MONOTONIC "
+                        log_warning("%s: %s: cannot set the event clock to CLOCK_MONOTONIC "
                                     "(%s): press times are taken when read",
-                                    path, g_strerror(errno));
+                                    in->label, path, g_strerror(errno));
                         in->use_read_time = true;
                 }
         }
-        if (!*ret_raw && !evdev_has_key(fd, in->config.key))
-                log_warning("button: %s does not report key code %u: presses of that key "
-                            "will never arrive",
-                            path, in->config.key);
+        if (!*ret_raw && !evdev_has_key(in, fd)) {
+                if (keys_mode(in))
+                        log_warning("%s: %s reports none of the keys wanted: nothing typed "
+                                    "there will arrive",
+                                    in->label, path);
+                else
+                        log_warning("%s: %s does not report key code %u: presses of that key "
+                                    "will never arrive",
+                                    in->label, path, in->config.key);
+        }
         return TAKE_FD(fd);
 }
 
@@ -194,7 +231,7 @@ static int open_input_by_name(ButtonInput *in, char **ret_path) {
                         continue;
                 }
                 if (ioctl(fd, EVIOCGNAME(sizeof name - 1), name) < 0 ||
-                    !streq(name, in->config.device) || !evdev_has_key(fd, in->config.key))
+                    !streq(name, in->config.device) || !evdev_has_key(in, fd))
                         continue;
                 closep(&fd);
                 fd = open_input_path(in, path, &raw);
@@ -368,13 +405,13 @@ static void lost(ButtonInput *in, int error) {
                 in->cb.state(BUTTON_INPUT_LOST, path, error, in->userdata);
         r = update_watch(in);
         if (r < 0)
-                log_warning("button: cannot watch %s for the device: %s", in->watch_dir,
+                log_warning("%s: cannot watch %s for the device: %s", in->label, in->watch_dir,
                             g_strerror(-r));
         /* A device that keeps vanishing right after opening gets the slow retry only. */
         r = arm_retry(in,
                       in->brief_opens >= 2 ? BUTTON_INPUT_RETRY_USEC : BUTTON_INPUT_REOPEN_USEC);
         if (r < 0)
-                log_warning("button: cannot arm the retry timer: %s", g_strerror(-r));
+                log_warning("%s: cannot arm the retry timer: %s", in->label, g_strerror(-r));
 }
 
 static void process_evdev(ButtonInput *in, const struct input_event *ev) {
@@ -388,13 +425,18 @@ static void process_evdev(ButtonInput *in, const struct input_event *ev) {
                         in->dropping = false;
                 return;
         }
-        if (in->dropping || ev->type != EV_KEY || ev->code != in->config.key)
+        if (in->dropping || ev->type != EV_KEY || !is_wanted_key(in, ev->code))
                 return;
         if (ev->value != 0 && ev->value != 1) /* 2: autorepeat */
                 return;
         usec = in->use_read_time ? now_usec()
                                  : (uint64_t) ev->input_event_sec * 1000000ULL +
                                            (uint64_t) ev->input_event_usec;
+        if (keys_mode(in)) {
+                if (ev->value == 1)
+                        button_input_feed_key(in, ev->code, usec);
+                return;
+        }
         button_input_feed(in, ev->value == 1, usec);
 }
 
@@ -466,7 +508,8 @@ static int try_open(ButtonInput *in) {
                 in->last_error = r;
                 r = update_watch(in);
                 if (r < 0 && r != in->last_error)
-                        log_warning("button: cannot watch for the device: %s", g_strerror(-r));
+                        log_warning("%s: cannot watch for the device: %s", in->label,
+                                    g_strerror(-r));
                 r = arm_retry(in, in->last_error == -EBUSY ? BUTTON_INPUT_RETRY_BUSY_USEC
                                                            : BUTTON_INPUT_RETRY_USEC);
                 return r < 0 ? r : 0;
@@ -494,8 +537,12 @@ int button_input_new(ButtonInput **ret, sd_event *e, const ButtonInputConfig *c,
         in->config = *c;
         in->device = g_strdup(c->device);
         in->chip = g_strdup(c->chip);
+        in->label = g_strdup(c->label ? c->label : "button");
+        in->keys = c->n_keys > 0 ? g_memdup2(c->keys, c->n_keys * sizeof *c->keys) : NULL;
         in->config.device = in->device;
         in->config.chip = in->chip;
+        in->config.label = in->label;
+        in->config.keys = in->keys;
         in->cb = *cb;
         in->userdata = userdata;
         in->fd = -EBADF;
@@ -520,6 +567,8 @@ ButtonInput *button_input_free(ButtonInput *in) {
         sd_event_unref(in->event);
         g_free(in->device);
         g_free(in->chip);
+        g_free(in->label);
+        g_free(in->keys);
         g_free(in);
         return NULL;
 }

@@ -26,7 +26,8 @@ struct Agent {
         sd_bus_slot *object;
         GHashTable *requests; /* id -> Request* (freed by the table) */
         uint64_t next_id;
-        bool stopping; /* new requests are answered Canceled at once */
+        uint64_t starting_id; /* the request inside request_start(): not held if it ends there */
+        bool stopping;        /* new requests are answered Canceled at once */
         sd_event_source *exit_source;
         AgentCallbacks cb;
         void *userdata;
@@ -63,8 +64,12 @@ static void on_request_finished(Request *r, void *userdata) {
         Agent *a = userdata;
         uint64_t id = request_id(r);
 
+        if (a->cb.decided)
+                a->cb.decided(a, request_query(r), request_result(r), a->userdata);
         if (a->cb.request_finished)
                 a->cb.request_finished(a, r, a->userdata);
+        if (id != a->starting_id && a->cb.request_ended)
+                a->cb.request_ended(a, r, a->userdata);
         /* Removing frees it; it has already answered. */
         g_hash_table_remove(a->requests, &id);
 }
@@ -126,6 +131,8 @@ static int refuse_at_once(Agent *a, sd_bus_message *m, const PairingQuery *q, Re
 
         reply_outcome(m, &o);
         request_audit_decision(q, &o);
+        if (a->cb.decided)
+                a->cb.decided(a, q, result, a->userdata);
         return 1;
 }
 
@@ -167,7 +174,13 @@ static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const
         key = g_new(uint64_t, 1);
         *key = q->request_id;
         g_hash_table_insert(a->requests, key, req);
+        a->starting_id = q->request_id;
         request_start(req); /* may finish and unlink it at once */
+        a->starting_id = 0;
+        /* Still in the table: a policy holds it. */
+        req = g_hash_table_lookup(a->requests, &q->request_id);
+        if (req && a->cb.request_held)
+                a->cb.request_held(a, req, a->userdata);
         return 1;
 }
 
@@ -378,6 +391,32 @@ void agent_cancel_all(Agent *a, const char *reason) {
                 if (r)
                         request_cancel(r, reason);
         }
+}
+
+Request *agent_get_request(Agent *a, uint64_t id) {
+        return g_hash_table_lookup(a->requests, &id);
+}
+
+static gint by_id(gconstpointer x, gconstpointer y) {
+        uint64_t i = request_id(*(Request *const *) x), j = request_id(*(Request *const *) y);
+
+        return i < j ? -1 : i > j;
+}
+
+GPtrArray *agent_held_requests(Agent *a) {
+        GPtrArray *out = g_ptr_array_new();
+        GHashTableIter it;
+        void *value;
+
+        g_hash_table_iter_init(&it, a->requests);
+        while (g_hash_table_iter_next(&it, NULL, &value))
+                g_ptr_array_add(out, value);
+        g_ptr_array_sort(out, by_id);
+        return out;
+}
+
+unsigned agent_held_count(Agent *a) {
+        return g_hash_table_size(a->requests);
 }
 
 Agent *agent_free(Agent *a) {

@@ -9,12 +9,15 @@
 #include "audit.h"
 #include "bluez.h"
 #include "chain.h"
+#include "control.h"
 #include "daemon.h"
 #include "device-cache.h"
+#include "device-history.h"
 #include "explain.h"
 #include "macro.h"
 #include "pairing-window.h"
 #include "request.h"
+#include "time-util.h"
 #include "trust.h"
 #include "window.h"
 
@@ -29,10 +32,15 @@ struct Daemon {
         Bluez *bluez;
         Agent *agent;
         Trust *trust;
-        PairingWindow *window; /* created with the first window = { ... } section, kept after */
-        bool window_enabled;   /* the current configuration has that section */
+        PairingWindow *window;  /* created with the first window = { ... } section, kept after */
+        bool window_enabled;    /* the current configuration has that section */
+        DeviceHistory *history; /* what pairgate decided about each device since start */
+        Control *control;       /* org.pairgate */
         bool stopping;
 };
+
+/* Bounds the history a flood of made-up addresses can grow. */
+#define DEVICE_HISTORY_MAX 512
 
 static void notify_status(Daemon *d) {
         const char *cap = capability_to_string(d->config->capability);
@@ -132,6 +140,25 @@ static void on_request_finished(Agent *a, const Request *r, void *userdata) {
                            request_presented(r), request_policy(r), request_id(r));
 }
 
+static void on_request_held(Agent *a, Request *r, void *userdata) {
+        Daemon *d = userdata;
+
+        control_request_held(d->control, r);
+}
+
+static void on_request_ended(Agent *a, const Request *r, void *userdata) {
+        Daemon *d = userdata;
+
+        control_request_ended(d->control, r);
+}
+
+static void on_decided(Agent *a, const PairingQuery *q, RequestResult result, void *userdata) {
+        Daemon *d = userdata;
+
+        device_history_note(d->history, q->address, q->method, result, realtime_usec());
+        control_note_decision(d->control, result);
+}
+
 /* The window the configuration c asks for, before it is committed: the existing one, or a new one
  * (which changes nothing on the adapter until synced). *ret is NULL without a window section. */
 static int window_prepare(Daemon *d, const Config *c, const PolicyEnv *env, WindowSettings *ret,
@@ -215,6 +242,7 @@ static void reload(Daemon *d) {
         window_settings_clear(&ws);
         trust_set_enabled(d->trust, c->trust_on_approve);
         agent_set_config(d->agent, c, ps);
+        control_set_config(d->control, c, d->window_enabled ? d->window : NULL);
         policy_set_unref(d->policies);
         d->policies = ps;
         config_free(d->config);
@@ -273,7 +301,9 @@ int daemon_new(Daemon **ret, const char *config_path, Config *config) {
 Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
-        agent_free(d->agent);          /* answers anything still held */
+        d->control = control_free(d->control);
+        agent_free(d->agent); /* answers anything still held */
+        device_history_free(d->history);
         policy_set_unref(d->policies); /* policies may listen to the device cache */
         pairing_window_free(d->window, "pairgated is stopping");
         trust_free(d->trust);
@@ -294,7 +324,11 @@ Daemon *daemon_free(Daemon *d) {
 static int setup(Daemon *d) {
         static const BluezCallbacks bluez_cb = { .state_changed = on_state_changed };
         static const AgentCallbacks agent_cb = { .released = on_released,
-                                                 .request_finished = on_request_finished };
+                                                 .request_finished = on_request_finished,
+                                                 .request_held = on_request_held,
+                                                 .request_ended = on_request_ended,
+                                                 .decided = on_decided };
+        ControlEnv cenv;
         PolicyEnv env;
         PairingWindow *w = NULL;
         WindowSettings ws = { 0 };
@@ -368,6 +402,21 @@ static int setup(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot export the agent object: %s", g_strerror(-r));
         agent_set_config(d->agent, d->config, d->policies);
+        d->history = device_history_new(DEVICE_HISTORY_MAX);
+        cenv = (ControlEnv){ .bus = d->bus,
+                             .event = d->event,
+                             .agent = d->agent,
+                             .bluez = d->bluez,
+                             .owner = d->owner,
+                             .cache = d->cache,
+                             .history = d->history,
+                             .trust = d->trust,
+                             .config_path = d->config_path };
+        r = control_new(&d->control, &cenv);
+        if (r < 0)
+                return log_error_errno(r, "Cannot export the control interface: %s",
+                                       g_strerror(-r));
+        control_set_config(d->control, d->config, d->window_enabled ? d->window : NULL);
         r = bluez_owner_start(d->owner);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch org.bluez: %s", g_strerror(-r));

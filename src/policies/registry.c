@@ -5,6 +5,8 @@
 
 extern const PolicyOps allowlist_policy_ops;
 extern const PolicyOps button_policy_ops;
+extern const PolicyOps keypad_policy_ops;
+extern const PolicyOps operator_policy_ops;
 extern const PolicyOps speech_policy_ops;
 extern const PolicyOps window_policy_ops;
 #ifdef PAIRGATE_TEST_POLICIES
@@ -12,7 +14,8 @@ extern const PolicyOps test_policy_ops;
 #endif
 
 static const PolicyOps *const registry[] = {
-        &allowlist_policy_ops, &button_policy_ops, &speech_policy_ops, &window_policy_ops,
+        &allowlist_policy_ops, &button_policy_ops, &keypad_policy_ops,
+        &operator_policy_ops,  &speech_policy_ops, &window_policy_ops,
 #ifdef PAIRGATE_TEST_POLICIES
         &test_policy_ops,
 #endif

@@ -15,7 +15,7 @@ static const struct {
 } vars[] = {
         { "passkey", SPEECH_VAR_PASSKEY }, { "pin", SPEECH_VAR_PIN },
         { "device", SPEECH_VAR_DEVICE },   { "kind", SPEECH_VAR_KIND },
-        { "text", SPEECH_VAR_TEXT },
+        { "text", SPEECH_VAR_TEXT },       { "digit", SPEECH_VAR_DIGIT },
 };
 
 static int var_lookup(const char *name, size_t len) {
@@ -37,6 +37,8 @@ static const char *var_value(SpeechVar var, const SpeechVars *v) {
                 return v->kind;
         case SPEECH_VAR_TEXT:
                 return v->text;
+        case SPEECH_VAR_DIGIT:
+                return v->digit;
         }
         return NULL;
 }

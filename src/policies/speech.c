@@ -25,9 +25,13 @@
  * synthesiser printed while speaking them; they never go into argv either, but to the command's
  * stdin (see utterance_start()).
  *
- * Size: about 700 lines, over the ~600 guideline: the section parser (argv templates, texts) and
- * the utterance lifecycle share the SpeechPolicy state and are split by section markers below;
- * the texts themselves already live in speech-text.c. */
+ * Typing (RequestPasskey, RequestPinCode without generate_pin): speech passes at once and
+ * remembers the request; when a keypad routed after it asks (announce.h), it speaks what to type
+ * (texts.KeypadPasskey / KeypadPinCode) and, with the keypad's echo = true, each digit typed
+ * (texts.KeypadDigit; a PIN's digits go to the command's stdin like every PIN) and each deletion.
+ *
+ * The section's keys (argv templates, texts, timing) live in speech-config.c, the texts' templates
+ * and name sanitising in speech-text.c; this file speaks. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -35,39 +39,19 @@
 
 #include <glib.h>
 
+#include "announce.h"
 #include "audit.h"
 #include "device-cache.h"
 #include "macro.h"
 #include "policy.h"
 #include "settings.h"
 #include "spawn-pipeline.h"
+#include "speech-config.h"
 #include "speech-text.h"
 
 #define SPEECH_KILL_GRACE_USEC (1000 * 1000ULL)
 #define SPEECH_TEXT_MAX        1024 /* bytes of a rendered text */
 #define SPEECH_PIN_SPELL_MAX   16
-
-static const char *const default_command[] = {
-        "espeak-ng", "-v", "en", "-s", "140", "{text}", NULL
-};
-
-static const struct {
-        AgentMethod method;
-        unsigned allowed; /* placeholders */
-        const char *text; /* default */
-} method_texts[] = {
-        { AGENT_METHOD_DISPLAY_PASSKEY, SPEECH_VAR_PASSKEY | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing code: {passkey}." },
-        { AGENT_METHOD_REQUEST_CONFIRMATION,
-          SPEECH_VAR_PASSKEY | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing request from {device}. Code: {passkey}. Press the button to accept." },
-        { AGENT_METHOD_DISPLAY_PIN_CODE, SPEECH_VAR_PIN | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing PIN: {pin}." },
-        { AGENT_METHOD_REQUEST_PIN_CODE, SPEECH_VAR_PIN | SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing PIN: {pin}." },
-        { AGENT_METHOD_REQUEST_AUTHORIZATION, SPEECH_VAR_DEVICE | SPEECH_VAR_KIND,
-          "Pairing request from {device}. Press the button to accept." },
-};
 
 typedef struct SpeechPolicy SpeechPolicy;
 
@@ -89,13 +73,11 @@ struct SpeechPolicy {
         sd_event *event; /* NULL: validation only */
         DeviceCache *devices;
         DeviceListener *listener;
-        char **command, **player; /* player NULL: none */
-        bool text_on_stdin;       /* the command has no {text}: the text goes to its stdin */
-        char *texts[_AGENT_METHOD_MAX];
-        unsigned repeat, pause_ms, utterance_timeout, display_timeout;
-        bool speak_names, generate_pin;
-        GList *speeches; /* Speech* */
-        GList *dying;    /* SpawnPipeline* stopped, waiting to be reaped */
+        SpeechConfig config; /* the section (speech-config.c) */
+        Announcer *announcer;
+        GArray *keypad_requests; /* uint64_t ids of RequestPasskey/RequestPinCode speech saw */
+        GList *speeches;         /* Speech* */
+        GList *dying;            /* SpawnPipeline* stopped, waiting to be reaped */
 };
 
 static void strv_free_erase(char **v) {
@@ -108,172 +90,6 @@ static void erase_free(char *s) {
         if (s)
                 explicit_bzero(s, strlen(s));
         g_free(s);
-}
-
-/* ---- configuration ---------------------------------------------------------------------- */
-
-static int method_text_index(AgentMethod m) {
-        for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
-                if (method_texts[i].method == m)
-                        return (int) i;
-        return -1;
-}
-
-/* An argv template: a non-empty list of strings; the program (first element) is a plain
- * string; the others may hold the placeholders in `allowed`. */
-static int parse_argv(const config_setting_t *s, unsigned allowed, bool allow_empty, char ***ret,
-                      unsigned *ret_used, const PolicyEnv *env, char **ret_error) {
-        const char *key = config_setting_name(s);
-        int n = config_setting_length(s);
-        unsigned used = 0;
-        GPtrArray *argv;
-
-        if ((config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-             config_setting_type(s) != CONFIG_TYPE_LIST) ||
-            (n == 0 && !allow_empty) || n > SPAWN_ARGV_MAX) {
-                *ret_error = policy_error(env, s,
-                                          "speech.%s must be a list of 1..%d strings "
-                                          "[ \"program\", \"argument\", ... ] (no shell)",
-                                          key, SPAWN_ARGV_MAX);
-                return -EINVAL;
-        }
-        argv = g_ptr_array_new_with_free_func(g_free);
-        for (int i = 0; i < n; i++) {
-                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-                const char *v = config_setting_get_string(e);
-                _cleanup_free_ char *why = NULL;
-                unsigned u = 0;
-
-                if (!v || (i == 0 && !v[0])) {
-                        *ret_error = policy_error(env, e, "speech.%s[%d] must be a %sstring", key,
-                                                  i, i == 0 ? "non-empty " : "");
-                        g_ptr_array_free(argv, true);
-                        return -EINVAL;
-                }
-                if (speech_template_check(v, i == 0 ? 0 : allowed, &u, &why) < 0) {
-                        *ret_error =
-                                policy_error(env, e, "speech.%s[%d] \"%s\": %s%s", key, i, v, why,
-                                             i == 0 ? " (the program itself is fixed)" : "");
-                        g_ptr_array_free(argv, true);
-                        return -EINVAL;
-                }
-                used |= u;
-                g_ptr_array_add(argv, g_strdup(v));
-        }
-        g_ptr_array_add(argv, NULL);
-        *ret = n == 0 ? NULL : (char **) g_ptr_array_free(argv, false);
-        if (n == 0)
-                g_ptr_array_free(argv, true);
-        if (ret_used)
-                *ret_used = used;
-        return 0;
-}
-
-static int parse_texts(SpeechPolicy *sp, const config_setting_t *s, const PolicyEnv *env,
-                       char **ret_error) {
-        if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-                *ret_error = policy_error(env, s,
-                                          "speech.texts must be a group "
-                                          "{ DisplayPasskey = \"...\"; ... }");
-                return -EINVAL;
-        }
-        for (int i = 0; i < config_setting_length(s); i++) {
-                const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-                const char *name = config_setting_name(e), *v = config_setting_get_string(e);
-                int k = method_text_index(agent_method_from_string(name));
-                _cleanup_free_ char *why = NULL;
-
-                if (k < 0) {
-                        *ret_error = policy_error(
-                                env, e,
-                                "speech.texts: no text for '%s' (known: DisplayPasskey, "
-                                "RequestConfirmation, DisplayPinCode, RequestPinCode, "
-                                "RequestAuthorization)",
-                                name);
-                        return -EINVAL;
-                }
-                if (!v) {
-                        *ret_error = policy_error(env, e, "speech.texts.%s must be a string", name);
-                        return -EINVAL;
-                }
-                if (strlen(v) > SPEECH_TEMPLATE_MAX) {
-                        *ret_error = policy_error(env, e, "speech.texts.%s is longer than %d bytes",
-                                                  name, SPEECH_TEMPLATE_MAX);
-                        return -EINVAL;
-                }
-                if (speech_template_check(v, method_texts[k].allowed, NULL, &why) < 0) {
-                        *ret_error = policy_error(env, e, "speech.texts.%s: %s", name, why);
-                        return -EINVAL;
-                }
-                g_free(sp->texts[method_texts[k].method]);
-                sp->texts[method_texts[k].method] = g_strdup(v);
-        }
-        return 0;
-}
-
-static int parse_section(SpeechPolicy *sp, const config_setting_t *section, const PolicyEnv *env,
-                         char **ret_error) {
-        const SettingScope scope = { .file = env->config_path, .section = "speech" };
-        const config_setting_t *pin_text = NULL;
-        unsigned used = 0;
-        int r = 0;
-
-        for (int i = 0; section && r >= 0 && i < config_setting_length(section); i++) {
-                const config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
-                const char *k = config_setting_name(e);
-
-                if (streq(k, "command")) {
-                        g_strfreev(sp->command);
-                        sp->command = NULL;
-                        r = parse_argv(e, SPEECH_VAR_TEXT, false, &sp->command, &used, env,
-                                       ret_error);
-                        sp->text_on_stdin = !(used & SPEECH_VAR_TEXT);
-                } else if (streq(k, "player")) {
-                        g_strfreev(sp->player);
-                        sp->player = NULL;
-                        r = parse_argv(e, 0, true, &sp->player, NULL, env, ret_error);
-                } else if (streq(k, "texts")) {
-                        r = parse_texts(sp, e, env, ret_error);
-                        if (r >= 0)
-                                pin_text = config_setting_get_member(e, "RequestPinCode");
-                } else if (streq(k, "repeat"))
-                        r = setting_get_uint(&scope, e, 1, 5, &sp->repeat, ret_error);
-                else if (streq(k, "pause_ms"))
-                        r = setting_get_uint(&scope, e, 0, 10000, &sp->pause_ms, ret_error);
-                else if (streq(k, "utterance_timeout"))
-                        r = setting_get_uint(&scope, e, 1, 120, &sp->utterance_timeout, ret_error);
-                else if (streq(k, "display_timeout"))
-                        r = setting_get_uint(&scope, e, 1, 600, &sp->display_timeout, ret_error);
-                else if (streq(k, "speak_names"))
-                        r = setting_get_bool(&scope, e, &sp->speak_names, ret_error);
-                else if (streq(k, "generate_pin"))
-                        r = setting_get_bool(&scope, e, &sp->generate_pin, ret_error);
-                else {
-                        *ret_error = policy_error(
-                                env, e,
-                                "speech: unknown key '%s' (known: command, player, texts, "
-                                "repeat, pause_ms, utterance_timeout, display_timeout, "
-                                "speak_names, generate_pin)",
-                                k);
-                        r = -EINVAL;
-                }
-        }
-        if (r < 0)
-                return r;
-        /* A generated PIN nobody hears cannot be typed on the other side. */
-        used = 0;
-        if (sp->generate_pin) {
-                _cleanup_free_ char *why = NULL;
-                (void) speech_template_check(sp->texts[AGENT_METHOD_REQUEST_PIN_CODE],
-                                             SPEECH_VAR_PIN, &used, &why);
-        }
-        if (sp->generate_pin && !(used & SPEECH_VAR_PIN)) {
-                *ret_error = policy_error(env, pin_text ? pin_text : section,
-                                          "speech.texts.RequestPinCode must contain {pin} when "
-                                          "generate_pin = true");
-                return -EINVAL;
-        }
-        return 0;
 }
 
 /* ---- speeches ----------------------------------------------------------------------------- */
@@ -343,10 +159,10 @@ static void report_failure(const Speech *s, const char *tts, const char *reason,
  * when there is no such player. */
 static void program_at(const SpeechPolicy *sp, long index, const char **ret_role,
                        const char **ret_prog) {
-        bool player = index == 1 && sp->player && sp->player[0];
+        bool player = index == 1 && sp->config.player && sp->config.player[0];
 
         *ret_role = player ? "player" : "command";
-        *ret_prog = player ? sp->player[0] : sp->command[0];
+        *ret_prog = player ? sp->config.player[0] : sp->config.command[0];
 }
 
 static void report_spawn_status(const SpeechPolicy *sp, const Speech *s, const SpawnStatus *st) {
@@ -371,7 +187,7 @@ static void report_spawn_status(const SpeechPolicy *sp, const Speech *s, const S
         case SPAWN_TIMEOUT:
                 reason = g_strdup_printf("'%s' still speaking after utterance_timeout = %u s: "
                                          "killed",
-                                         sp->command[0], sp->utterance_timeout);
+                                         sp->config.command[0], sp->config.utterance_timeout);
                 report_failure(s, "timeout", reason, st->output);
                 break;
         default:
@@ -424,7 +240,7 @@ static void on_utterance_done(SpawnPipeline *p, const SpawnStatus *st, void *use
                 return;
         }
         r = sd_event_add_time_relative(sp->event, &s->pause, CLOCK_MONOTONIC,
-                                       (uint64_t) sp->pause_ms * 1000, 0, on_pause, s);
+                                       (uint64_t) sp->config.pause_ms * 1000, 0, on_pause, s);
         if (r < 0) {
                 log_warning("speech: cannot arm the pause timer: %s", g_strerror(-r));
                 speech_spoken(s);
@@ -441,11 +257,11 @@ static void on_utterance_done(SpawnPipeline *p, const SpawnStatus *st, void *use
 static int utterance_start(Speech *s) {
         SpeechPolicy *sp = s->policy;
         _cleanup_free_ char *input = NULL;
-        bool on_stdin = sp->text_on_stdin || s->secret;
-        char **argv = speech_argv_render(sp->command, on_stdin ? NULL : s->text);
+        bool on_stdin = sp->config.text_on_stdin || s->secret;
+        char **argv = speech_argv_render(sp->config.command, on_stdin ? NULL : s->text);
         SpawnParams params = {
-                .argv = { argv, sp->player },
-                .timeout_usec = (uint64_t) sp->utterance_timeout * 1000000ULL,
+                .argv = { argv, sp->config.player },
+                .timeout_usec = (uint64_t) sp->config.utterance_timeout * 1000000ULL,
                 .kill_grace_usec = SPEECH_KILL_GRACE_USEC,
         };
         int index = -1;
@@ -513,8 +329,10 @@ static bool method_is_display(AgentMethod m) {
                m == AGENT_METHOD_REQUEST_PIN_CODE;
 }
 
-/* Start speaking `text` (taken) for q. Returns <0 when not even the first utterance started. */
-static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, bool secret) {
+/* Start speaking `text` (taken) for q, `repeat` times; a display speech lasts until the pairing
+ * ends (see the top). Returns <0 when not even the first utterance started. */
+static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, bool secret,
+                        bool display, unsigned repeat) {
         Speech *s = g_new0(Speech, 1);
         const Device *d =
                 sp->devices && q->device ? device_cache_get(sp->devices, q->device) : NULL;
@@ -540,16 +358,16 @@ static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, boo
                 .address = g_strdup(q->address),
                 .text = text,
                 .secret = secret,
-                .display = method_is_display(q->method),
+                .display = display,
                 .was_paired = d ? d->paired : q->paired,
                 .seen_connected = d && d->connected,
-                .left = sp->repeat,
+                .left = repeat,
         };
         sp->speeches = g_list_append(sp->speeches, s);
         if (s->display) {
                 r = sd_event_add_time_relative(sp->event, &s->bound, CLOCK_MONOTONIC,
-                                               (uint64_t) sp->display_timeout * 1000000ULL, 0,
-                                               on_bound, s);
+                                               (uint64_t) sp->config.display_timeout * 1000000ULL,
+                                               0, on_bound, s);
                 if (r < 0) {
                         speech_end(s, "cannot arm display_timeout");
                         return r;
@@ -557,7 +375,7 @@ static int speech_start(SpeechPolicy *sp, const PairingQuery *q, char *text, boo
         }
         log_debug("speech: speaking the %s prompt for %s (request %" PRIu64 ", %u times)",
                   agent_method_to_string(q->method), q->address ? q->address : q->device,
-                  q->request_id, sp->repeat);
+                  q->request_id, repeat);
         return utterance_start(s);
 }
 
@@ -583,12 +401,66 @@ static void speech_clear(SpeechPolicy *sp) {
         for (GList *l = sp->dying; l; l = l->next)
                 spawn_pipeline_free(l->data);
         g_list_free(sp->dying);
-        g_strfreev(sp->command);
-        g_strfreev(sp->player);
-        for (int m = 0; m < _AGENT_METHOD_MAX; m++)
-                g_free(sp->texts[m]);
+        speech_config_clear(&sp->config);
+        announcer_unregister(sp->announcer);
+        if (sp->keypad_requests)
+                g_array_free(sp->keypad_requests, true);
         sd_event_unref(sp->event);
         *sp = (SpeechPolicy){ 0 };
+}
+
+/* ---- for the keypad (announce.h) ------------------------------------------------------------ */
+
+static bool saw_keypad_request(const SpeechPolicy *sp, uint64_t request_id) {
+        for (guint i = 0; i < sp->keypad_requests->len; i++)
+                if (g_array_index(sp->keypad_requests, uint64_t, i) == request_id)
+                        return true;
+        return false;
+}
+
+static bool on_announce(const Announcement *a, void *userdata) {
+        SpeechPolicy *sp = userdata;
+        const PairingQuery *q = a->query;
+        _cleanup_free_ char *name = NULL;
+        char digit[2] = { a->digit, '\0' };
+        SpeechVars v = { 0 };
+        KeypadText k;
+        char *text;
+
+        if (!q || !saw_keypad_request(sp, q->request_id))
+                return false; /* not routed before this keypad for this request */
+        switch (a->kind) {
+        case ANNOUNCE_KEYPAD_PROMPT:
+                k = q->method == AGENT_METHOD_REQUEST_PIN_CODE ? KEYPAD_TEXT_PIN
+                                                               : KEYPAD_TEXT_PASSKEY;
+                break;
+        case ANNOUNCE_KEYPAD_DIGIT:
+                k = KEYPAD_TEXT_DIGIT;
+                break;
+        case ANNOUNCE_KEYPAD_DELETE:
+                k = KEYPAD_TEXT_DELETE;
+                break;
+        default:
+                return false;
+        }
+        if (!sp->config.keypad_texts[k][0])
+                return false;
+        v.kind = speech_kind_from_class(q->has_class, q->device_class);
+        if (sp->config.speak_names)
+                name = speech_sanitize_name(q->name, SPEECH_NAME_MAX);
+        v.device = name ? name : v.kind;
+        v.digit = digit;
+        text = speech_template_render(sp->config.keypad_texts[k], &v);
+        explicit_bzero(digit, sizeof digit);
+        if (strlen(text) > SPEECH_TEXT_MAX)
+                text[SPEECH_TEXT_MAX] = '\0';
+        /* A digit of a PIN is secret (stdin, never logged); a prompt is repeated, a
+         * confirmation said once; none lasts beyond the request. */
+        return speech_start(
+                       sp, q, text,
+                       k == KEYPAD_TEXT_DIGIT && q->method == AGENT_METHOD_REQUEST_PIN_CODE, false,
+                       k == KEYPAD_TEXT_DIGIT || k == KEYPAD_TEXT_DELETE ? 1 : sp->config.repeat) >=
+               0;
 }
 
 static int speech_init(Policy *p, const config_setting_t *section, const PolicyEnv *env,
@@ -596,14 +468,7 @@ static int speech_init(Policy *p, const config_setting_t *section, const PolicyE
         SpeechPolicy *sp = p->data;
         int r;
 
-        sp->command = g_strdupv((char **) default_command);
-        for (size_t i = 0; i < ELEMENTSOF(method_texts); i++)
-                sp->texts[method_texts[i].method] = g_strdup(method_texts[i].text);
-        sp->repeat = 2;
-        sp->pause_ms = 1000;
-        sp->utterance_timeout = 20;
-        sp->display_timeout = 60;
-        r = parse_section(sp, section, env, ret_error);
+        r = speech_config_parse(&sp->config, section, env, ret_error);
         if (r < 0) {
                 speech_clear(sp); /* done() is not called after a failed init */
                 return r;
@@ -612,6 +477,8 @@ static int speech_init(Policy *p, const config_setting_t *section, const PolicyE
                 return 0;
         sp->event = sd_event_ref(env->event);
         sp->devices = env->devices;
+        sp->keypad_requests = g_array_new(false, false, sizeof(uint64_t));
+        sp->announcer = announcer_register(on_announce, sp);
         if (sp->devices)
                 sp->listener = device_cache_add_listener(sp->devices, on_device_changed, sp);
         return 0;
@@ -624,8 +491,9 @@ static void speech_done(Policy *p) {
 static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, void *userdata,
                          PolicyResult *ret, PolicyCall **ret_call) {
         SpeechPolicy *sp = p->data;
-        const char *tmpl =
-                q->method >= 0 && q->method < _AGENT_METHOD_MAX ? sp->texts[q->method] : NULL;
+        const char *tmpl = q->method >= 0 && q->method < _AGENT_METHOD_MAX
+                                   ? sp->config.texts[q->method]
+                                   : NULL;
         _cleanup_free_ char *passkey = NULL, *name = NULL;
         char *pin_words = NULL, *text;
         char pin[7] = "";
@@ -633,13 +501,17 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
         int r;
 
         *ret = (PolicyResult){ .verdict = VERDICT_PASS, .reason = "speech: nothing to say" };
+        if (sp->event &&
+            (q->method == AGENT_METHOD_REQUEST_PASSKEY ||
+             (q->method == AGENT_METHOD_REQUEST_PIN_CODE && !sp->config.generate_pin))) {
+                /* Somebody has to type: a keypad after speech will ask for its prompt. */
+                g_array_append_val(sp->keypad_requests, q->request_id);
+                ret->reason = "speech: the prompt is spoken when a keypad asks for it";
+                return 1;
+        }
         if (!sp->event || !tmpl || !tmpl[0])
                 return 1;
         if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
-                if (!sp->generate_pin) {
-                        ret->reason = "speech: generate_pin is off";
-                        return 1;
-                }
                 r = speech_random_pin(pin);
                 if (r < 0) {
                         log_warning("speech: no random PIN: %s", g_strerror(-r));
@@ -651,7 +523,7 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                 pin_words = speech_spell(q->pincode, SPEECH_PIN_SPELL_MAX);
 
         v.kind = speech_kind_from_class(q->has_class, q->device_class);
-        if (sp->speak_names)
+        if (sp->config.speak_names)
                 name = speech_sanitize_name(q->name, SPEECH_NAME_MAX);
         v.device = name ? name : v.kind;
         if (q->method == AGENT_METHOD_DISPLAY_PASSKEY ||
@@ -671,7 +543,8 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
                 ret->reason = "speech: already spoken for this pairing";
                 return 1;
         }
-        r = speech_start(sp, q, text, pin[0] != '\0' || q->method == AGENT_METHOD_DISPLAY_PIN_CODE);
+        r = speech_start(sp, q, text, pin[0] != '\0' || q->method == AGENT_METHOD_DISPLAY_PIN_CODE,
+                         method_is_display(q->method), sp->config.repeat);
         if (q->method == AGENT_METHOD_REQUEST_PIN_CODE) {
                 if (r < 0)
                         /* Never return a PIN that nobody heard (and never approve because of a
@@ -693,6 +566,10 @@ static int speech_decide(Policy *p, const PairingQuery *q, policy_done_t done, v
 
 static void speech_request_ended(Policy *p, uint64_t request_id) {
         SpeechPolicy *sp = p->data;
+
+        for (guint i = 0; sp->keypad_requests && i < sp->keypad_requests->len; i++)
+                if (g_array_index(sp->keypad_requests, uint64_t, i) == request_id)
+                        g_array_remove_index(sp->keypad_requests, i--);
 
         for (GList *l = sp->speeches, *next; l; l = next) {
                 Speech *s = l->data;

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <string.h>
+
 #include <glib.h>
 
 #include "audit.h"
@@ -19,6 +21,7 @@ static void changed(WaitingQueue *q) {
 }
 
 static void call_free(PolicyCall *c) {
+        explicit_bzero(&c->result, sizeof c->result); /* it may hold a PIN */
         sd_event_source_disable_unref(c->deliver);
         g_free(c->address);
         g_free(c);
@@ -85,12 +88,17 @@ static int on_deliver(sd_event_source *s, void *userdata) {
 }
 
 void waiting_queue_decide(PolicyCall *c, Verdict v) {
+        waiting_queue_answer(c, &(PolicyResult){ .verdict = v });
+}
+
+void waiting_queue_answer(PolicyCall *c, const PolicyResult *res) {
         WaitingQueue *q = c->queue;
         int r;
 
         g_queue_remove(&q->calls, c);
         c->queue = NULL;
-        c->result = (PolicyResult){ .verdict = v, .reason = c->reason };
+        c->result = *res;
+        c->result.reason = c->reason;
         changed(q);
         r = sd_event_add_defer(q->event, &c->deliver, on_deliver, c);
         if (r < 0) {

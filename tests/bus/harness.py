@@ -189,16 +189,21 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow receive_sender="*"/>
   </policy>
   <limit name="reply_timeout">300000</limit>
-</busconfig>
+{includes}</busconfig>
 """
 
 
 class PrivateBus:
-    def __init__(self, workdir):
+    """includes: bus policy files read after the permissive default policy (their rules win),
+    e.g. the real systemd/pairgate-dbus.conf."""
+
+    def __init__(self, workdir, includes=()):
         self.workdir = workdir
         self.config = os.path.join(workdir, 'bus.conf')
         with open(self.config, 'w') as f:
-            f.write(BUS_CONFIG.format(socket=os.path.join(workdir, 'bus')))
+            f.write(BUS_CONFIG.format(
+                socket=os.path.join(workdir, 'bus'),
+                includes=''.join('  <include>%s</include>\n' % p for p in includes)))
         self.log = open(os.path.join(workdir, 'dbus-daemon.log'), 'wb')
         self.proc = subprocess.Popen(
             ['dbus-daemon', '--config-file=' + self.config, '--nofork', '--nosyslog',
@@ -490,13 +495,15 @@ class BusTestCase(unittest.TestCase):
         (STRANGER, 'Stranger'),
         (OTHER, 'Other'),
     )
+    # Bus policy files the private bus applies after its permissive default (see PrivateBus).
+    bus_policy_files = ()
 
     def setUp(self):
         if not PAIRGATED:
             self.skipTest('no --pairgated PATH / PAIRGATED given')
         fake_bluez.mainloop()
         self.workdir = tempfile.mkdtemp(prefix='pg-bus-', dir='/tmp')
-        self.bus = PrivateBus(self.workdir)
+        self.bus = PrivateBus(self.workdir, self.bus_policy_files)
         self.monitor = ReplyMonitor(self.bus.address)
         self.fakes = []
         self.daemons = []

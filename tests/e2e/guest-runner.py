@@ -162,11 +162,17 @@ UI_DEV_SETUP = 0x405c5503   # _IOW('U', 3, struct uinput_setup)
 UI_DEV_CREATE = 0x5501
 UI_DEV_DESTROY = 0x5502
 BUTTON_NAME = "pairgate e2e button"
+# The keypad policy's device: a uinput numeric keypad (keypad digits, keypad Enter, Backspace,
+# Escape), opened by pairgated by name like the button.
+KEYPAD_NAME = "pairgate e2e keypad"
+KEY_ESC, KEY_BACKSPACE, KEY_KPENTER = 1, 14, 96
+KEY_KP = {"7": 71, "8": 72, "9": 73, "4": 75, "5": 76, "6": 77, "1": 79, "2": 80, "3": 81, "0": 82}
 
 
 class UinputKey:
-    def __init__(self, name=BUTTON_NAME, key=KEY_ENTER):
+    def __init__(self, name=BUTTON_NAME, key=KEY_ENTER, keys=()):
         self.name, self.key, self.fd, self.node, self.down = name, key, None, None, False
+        self.keys = list(keys) or [key]
         self.events = []
 
     def create(self):
@@ -176,7 +182,8 @@ class UinputKey:
         before = set(glob.glob("/dev/input/event*"))
         self.fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         fcntl.ioctl(self.fd, UI_SET_EVBIT, EV_KEY)
-        fcntl.ioctl(self.fd, UI_SET_KEYBIT, self.key)
+        for k in self.keys:
+            fcntl.ioctl(self.fd, UI_SET_KEYBIT, k)
         fcntl.ioctl(self.fd, UI_DEV_SETUP, struct.pack("HHHH80sI", 0x06, 0x1234, 0x5678, 1, self.name.encode(), 0))
         fcntl.ioctl(self.fd, UI_DEV_CREATE)
         deadline = time.monotonic() + 5
@@ -188,13 +195,19 @@ class UinputKey:
             time.sleep(0.05)
         raise RuntimeError("uinput device node did not appear in /dev/input")
 
-    def emit(self, value, why=""):
+    def emit(self, value, why="", code=None):
         import struct
-        for t, c, v in ((EV_KEY, self.key, value), (EV_SYN, SYN_REPORT, 0)):
+        for t, c, v in ((EV_KEY, self.key if code is None else code, value), (EV_SYN, SYN_REPORT, 0)):
             os.write(self.fd, struct.pack("@llHHi", 0, 0, t, c, v))
-        self.down = bool(value)
-        self.events.append({"t": round(now(), 3), "value": value, "why": why})
-        log("button: key %s (%s)" % ("down" if value else "up", why))
+        if code is None:
+            self.down = bool(value)
+            self.events.append({"t": round(now(), 3), "value": value, "why": why})
+            log("button: key %s (%s)" % ("down" if value else "up", why))
+
+    def tap(self, code):
+        """A whole key press (down, up) of a keypad key: never logged by itself (a PIN)."""
+        self.emit(1, code=code)
+        self.emit(0, code=code)
 
     def destroy(self):
         if self.fd is not None:
@@ -366,6 +379,7 @@ class InitiatorAgent(dbus.service.Object):
     @dbus.service.method(AGENT_IFACE, in_signature="ouq", out_signature="")
     def DisplayPasskey(self, dev, passkey, entered):
         self._rec("DisplayPasskey", dev, "%06d" % passkey, entered)
+        self.r.on_initiator_display(passkey)
 
     @dbus.service.method(AGENT_IFACE, in_signature="ou", out_signature="")
     def RequestConfirmation(self, dev, passkey):
@@ -442,6 +456,11 @@ class Runner:
         self.records = open(os.path.join(RES, "records.jsonl"), "a")
         self.timing = {}
         self.key = None            # UinputKey, when a case needs the button
+        self.keypad = None         # UinputKey with the keypad's keys, when a case types on it
+        self.case_keypad = None    # "display" | "fixed" | "wrong" | "escape" while a keypad case runs
+        self.case_keypad_waits = []
+        self.case_keypad_typed = None
+        self.case_initiator_passkey = None
         self.case_button = None    # "short" | "long" | "before" while a button case runs
         self.case_button_waits = []
         self.case_speech_dir = None
@@ -463,10 +482,97 @@ class Runner:
         GLib.timeout_add(200, lambda: self.key.emit(1, "%s press while the request waits" % act) and False)
         GLib.timeout_add(200 + hold, lambda: self.key.emit(0, "%s press released after %d ms" % (act, hold)) and False)
 
+    # --- keypad cases: type on the uinput keypad what the initiator displays, once pairgated
+    # says the request waits for digits
+    def on_keypad_wait(self):
+        self.case_keypad_waits.append(round(now(), 3))
+        self.try_type_keypad()
+
+    def on_initiator_display(self, passkey):
+        if self.case_initiator_passkey is None:
+            self.case_initiator_passkey = int(passkey)
+        self.try_type_keypad()
+
+    def try_type_keypad(self):
+        mode = self.case_keypad
+        if mode in ("ctl", "ctl-wrong"):
+            return self.try_ctl_passkey()
+        if mode is None or self.keypad is None or not self.case_keypad_waits or self.case_keypad_typed is not None:
+            return
+        if mode == "escape":
+            digits, keys = "", [KEY_KP["1"], KEY_KP["2"], KEY_ESC]
+        else:
+            if mode == "fixed":  # both sides type: the initiator answers 123456 (try_answer_passkey)
+                pk = 123456
+            elif self.case_initiator_passkey is None:
+                return
+            else:
+                pk = self.case_initiator_passkey
+                if mode == "wrong":
+                    pk = (pk + 1) % 1000000
+            digits = "%06d" % pk
+            # a typo corrected with Backspace, then the digits and keypad Enter, as a person would
+            keys = [KEY_KP[digits[0]], KEY_KP["9"], KEY_BACKSPACE] + [KEY_KP[d] for d in digits[1:]] + [KEY_KPENTER]
+        self.case_keypad_typed = digits
+        self.case_calls.append({"t": round(now(), 3), "method": "keypad-typed", "args": [digits, mode],
+                                "uptime": uptime()})
+        log("keypad: typing %d keys (%s)" % (len(keys), mode))
+
+        def step(i=[0]):
+            self.keypad.tap(keys[i[0]])
+            i[0] += 1
+            return i[0] < len(keys)
+        GLib.timeout_add(300, lambda: GLib.timeout_add(60, step) and False)
+
+    # --- the same cells through the control interface: `pairgatectl pending --json` gives the
+    # request's id, `pairgatectl passkey ID NNNNNN` answers it (whichever policy holds it)
+    def pairgatectl(self, *args):
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=BUS_ADDR)
+        t = time.monotonic()
+        try:
+            p = subprocess.run([PLAN["pairgatectl"]] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True, timeout=15, env=env)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except (OSError, subprocess.TimeoutExpired) as e:
+            rc, out, err = None, "", str(e)
+        return {"argv": ["pairgatectl"] + list(args), "rc": rc, "stdout": out[-2000:], "stderr": err[-2000:],
+                "s": round(time.monotonic() - t, 2)}
+
+    def try_ctl_passkey(self):
+        if not self.case_keypad_waits or self.case_keypad_typed is not None or self.case_initiator_passkey is None:
+            return
+        pk = self.case_initiator_passkey
+        if self.case_keypad == "ctl-wrong":
+            pk = (pk + 1) % 1000000
+        digits = "%06d" % pk
+        self.case_keypad_typed = digits
+        rid = None
+        for attempt in range(5):  # pairgated logs the wait a moment before it lists the request
+            pending = self.pairgatectl("pending", "--json")
+            pending["attempt"] = attempt
+            try:
+                reqs = [r for r in json.loads(pending["stdout"]) if r.get("method") == "RequestPasskey"]
+                rid = reqs[0]["id"] if reqs else None
+                pending["requests"] = [{k: r.get(k) for k in ("id", "method", "address", "held_by", "needs")}
+                                       for r in reqs]
+            except (ValueError, TypeError, KeyError) as e:
+                pending["parse_error"] = str(e)
+            if rid is not None or pending["rc"] != 0:
+                break
+            time.sleep(0.2)
+        calls = [pending]
+        if rid is not None:
+            calls.append(self.pairgatectl("passkey", str(rid), digits))
+        self.case_calls.append({"t": round(now(), 3), "method": "keypad-typed", "args": [digits, self.case_keypad],
+                                "uptime": uptime(), "pairgatectl": calls})
+        log("pairgatectl: request %s answered (%s): rc %s" % (rid, self.case_keypad, [c["rc"] for c in calls]))
+
     # --- agent stderr hook: the DisplayPasskey audit line carries the passkey
     def on_agent_line(self, line):
         if re.match(r"^info: button: \S+ from \S+ waits for a press", line):
             self.on_button_wait()
+        if re.match(r"^info: keypad: Request(Passkey|PinCode) from \S+ waits for digits", line):
+            self.on_keypad_wait()
         a = parse_audit(line)
         if a and a.get("method") == "DisplayPasskey" and a.get("passkey", "").isdigit():
             self.case_display_passkey = int(a["passkey"])
@@ -523,16 +629,30 @@ class Runner:
         t = time.monotonic()
         os.makedirs(WORK, exist_ok=True)
         os.makedirs(os.path.join(RES, "btmon"), exist_ok=True)
+        if PLAN.get("pairgatectl"):
+            # pairgated runs as root here, not as the pairgate user of the shipped bus policy:
+            # let root own org.pairgate and call it (the control interface checks uid 0 itself)
+            os.makedirs("/etc/dbus-1/system.d", exist_ok=True)
+            with open("/etc/dbus-1/system.d/pairgate-e2e.conf", "w") as f:
+                f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+                        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                        '<busconfig><policy user="root"><allow own="org.pairgate"/>'
+                        '<allow send_destination="org.pairgate"/>'
+                        '<allow receive_sender="org.pairgate" receive_type="signal"/></policy></busconfig>\n')
         rc, out = sh(["dbus-daemon", "--system", "--fork"])
         if rc != 0:
             raise RuntimeError("dbus-daemon: " + out)
         self.start_controllers()
-        if any(c.get("button") or c["kind"] == "journey" for c in PLAN["cases"]):
+        if any(c.get("button") or c.get("keypad") or c["kind"] == "journey" for c in PLAN["cases"]):
             rc, out = sh(["modprobe", "-a", "uinput", "evdev"])
             self.timing["modprobe_uinput"] = [rc, out.strip()]
             self.key = UinputKey()
             self.timing["button_device"] = {"node": self.key.create(), "name": BUTTON_NAME}
             log("button: uinput key %s (%r)" % (self.key.node, BUTTON_NAME))
+        if any(c.get("keypad") for c in PLAN["cases"]):
+            self.keypad = UinputKey(KEYPAD_NAME, keys=list(KEY_KP.values()) + [KEY_KPENTER, KEY_BACKSPACE, KEY_ESC])
+            self.timing["keypad_device"] = {"node": self.keypad.create(), "name": KEYPAD_NAME}
+            log("keypad: uinput keypad %s (%r)" % (self.keypad.node, KEYPAD_NAME))
         dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
         self.helper = dbus.bus.BusConnection(BUS_ADDR)
         self.ibus = dbus.bus.BusConnection(BUS_ADDR)
@@ -790,6 +910,10 @@ class Runner:
         self.profile_events = []
         self.case_button = case.get("button")
         self.case_button_waits = []
+        self.case_keypad = case.get("keypad")
+        self.case_keypad_waits = []
+        self.case_keypad_typed = None
+        self.case_initiator_passkey = None
         self.case_speech_dir = None
         if case.get("speech"):
             self.case_speech_dir = os.path.join(RES, "speech", case["speech"])
@@ -856,6 +980,9 @@ class Runner:
             if self.case_button:
                 rec["button_events"] = list(self.key.events) if self.key else []
                 rec["button_waits"] = self.case_button_waits
+            if self.case_keypad:
+                rec["keypad_waits"] = self.case_keypad_waits
+                rec["keypad_typed"] = self.case_keypad_typed
             rec["agent_alive"] = self.agent.alive()
         except Exception as e:
             rec["error"] = "%s: %s" % (type(e).__name__, e)
@@ -1502,6 +1629,8 @@ class Runner:
         rc = self.agent.stop() if self.agent and self.agent.p else None
         if self.key:
             self.key.destroy()
+        if self.keypad:
+            self.keypad.destroy()
         self.timing["agent_exits"] = self.agent.exits if self.agent else []
         for name in ("bluetoothd", "btvirt-bredr", "btvirt-le"):
             p = self.procs.get(name)
@@ -1710,6 +1839,19 @@ class SystemdRunner(Runner):
         if uname:
             self.step("foreign Agent1 call", ["dbus-send", "--system", "--print-reply", "--dest=" + uname,
                                               "/org/pairgate/agent", "org.bluez.Agent1.Cancel"])
+        # The control interface under the shipped unit and D-Bus policy: pairgated owns
+        # org.pairgate; root and a member of pairgate-admin may call it, another user may not.
+        ctl = ["busctl", "--system", "call", "org.pairgate", "/org/pairgate/control",
+               "org.pairgate.Control1", "GetStatus"]
+        f["control_name_owned"] = wait_until(lambda: sh(["busctl", "--system", "status", "org.pairgate"])[0] == 0, 10)
+        self.step("getent group pairgate-admin", ["getent", "group", "pairgate-admin"])
+        self.step("control GetStatus (root)", ctl)
+        self.step("control GetStatus (nobody)", ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + ctl)
+        # The VM's root is a throw-away overlay: a user of the admin group can be made here.
+        self.step("useradd admin member", ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                                           "--groups", "pairgate-admin", "pgadmin-e2e"])
+        self.step("control GetStatus (pairgate-admin member)",
+                  ["setpriv", "--reuid=pgadmin-e2e", "--regid=pgadmin-e2e", "--init-groups"] + ctl)
         # A real pairing, allowed by the allowlist.
         self.pair("allowlisted", "DisplayYesNo")
         # A reload that makes the initiator a stranger, and its refusal.
@@ -1719,6 +1861,13 @@ class SystemdRunner(Runner):
         f["show_after_reload"] = self.show("show after reload")
         self.pair("stranger", "DisplayYesNo")
         pump(1.0)
+        # pairgatectl (issue #13) as installed, against the running service, its D-Bus policy and
+        # the real journal: status as root and as nobody, and "who tried" from the journal.
+        self.step("pairgatectl status --json (root)", ["pairgatectl", "status", "--json"])
+        self.step("pairgatectl status (nobody)",
+                  ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "pairgatectl", "status"])
+        self.step("pairgatectl log --json", ["pairgatectl", "log", "--json"], save="pairgatectl-log.json")
+        self.step("pairgatectl log", ["pairgatectl", "log"], save="pairgatectl-log.txt")
         # Stop, then read what the journal kept.
         self.step("stop pairgate", ["systemctl", "stop", "pairgate"], timeout=60)
         f["show_after_stop"] = self.show("show after stop")

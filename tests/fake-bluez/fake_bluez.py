@@ -268,6 +268,15 @@ class Adapter(_PropsObject):
             'UUIDs': dbus.Array([], signature='s'),
         }
 
+    @dbus.service.method(ADAPTER_IFACE, in_signature='o', out_signature='',
+                         sender_keyword='sender')
+    def RemoveDevice(self, device, sender=None):
+        """Like bluetoothd: the device (and its bond) goes, InterfacesRemoved is sent."""
+        self.fake.record('RemoveDevice', sender=sender, path=self.path, device=str(device))
+        if str(device) not in self.fake.devices:
+            raise BluezError('org.bluez.Error.DoesNotExist', 'Does Not Exist')
+        self.fake.remove_device(str(device))
+
 
 class Device(_PropsObject):
     writable = {DEVICE_IFACE: {'Alias', 'Trusted', 'Blocked', 'WakeAllowed'}}

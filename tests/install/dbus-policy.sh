@@ -10,8 +10,8 @@
 #       Root only (exit 77 = skipped otherwise). The policy, with user "pairgate" replaced by
 #       "nobody", on a bus with the system.conf defaults and an upstream-like bluetooth.conf
 #       (root owns org.bluez; everybody may send to org.bluez). Checks that the pairgate user
-#       may call exactly the allowed org.bluez methods, and that only the owner of org.bluez
-#       may call org.bluez.Agent1 on the agent.
+#       may call exactly the allowed org.bluez methods, that only the owner of org.bluez
+#       may call org.bluez.Agent1 on the agent, and that a stranger may not call org.pairgate.
 set -eu
 mode=$1
 command -v dbus-daemon >/dev/null ||
@@ -156,13 +156,27 @@ XML
         expect OK "pairgate: Properties.$m" \
             $as_nobody "$tmp/peer" call "$addr" - org.bluez /org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF org.freedesktop.DBus.Properties $m
     done
-    expect $denied "pairgate: Adapter1.RemoveDevice (not needed)" \
+    expect OK "pairgate: Adapter1.RemoveDevice (ForgetDevice)" \
         $as_nobody "$tmp/peer" call "$addr" - org.bluez /org/bluez/hci0 org.bluez.Adapter1 RemoveDevice
+    expect $denied "pairgate: Adapter1.StartDiscovery (not needed)" \
+        $as_nobody "$tmp/peer" call "$addr" - org.bluez /org/bluez/hci0 org.bluez.Adapter1 StartDiscovery
     expect $denied "pairgate: Device1.Pair (not needed)" \
         $as_nobody "$tmp/peer" call "$addr" - org.bluez /org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF org.bluez.Device1 Pair
     expect $denied "pairgate: AgentManager1 other member" \
         $as_nobody "$tmp/peer" call "$addr" - org.bluez /org/bluez org.bluez.AgentManager1 Frobnicate
-    expect $denied "pairgate: own a name" $as_nobody "$tmp/peer" call "$addr" org.pairgate org.freedesktop.DBus / org.freedesktop.DBus GetId
+    expect $denied "pairgate: own another name" $as_nobody "$tmp/peer" call "$addr" org.pairgate.other org.freedesktop.DBus / org.freedesktop.DBus GetId
+
+    # (3) the control interface: the pairgate user owns org.pairgate; root may call it, a
+    # stranger may not (members of pairgate-admin: tests/bus/test_control.py)
+    serve "$tmp/control.name" $as_nobody "$tmp/peer" serve "$addr" org.pairgate
+    expect OK "root -> org.pairgate Control1.GetStatus" \
+        "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.pairgate.Control1 GetStatus
+    expect OK "root -> org.pairgate Introspect" \
+        "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.freedesktop.DBus.Introspectable Introspect
+    expect $denied "stranger (daemon) -> org.pairgate Control1.GetStatus" \
+        $as_daemon "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.pairgate.Control1 GetStatus
+    expect $denied "stranger (daemon) -> org.pairgate Introspect" \
+        $as_daemon "$tmp/peer" call "$addr" - org.pairgate /org/pairgate/control org.freedesktop.DBus.Introspectable Introspect
 
     # (2) who may call the agent
     expect $denied "stranger (daemon) -> agent Agent1.RequestConfirmation" \

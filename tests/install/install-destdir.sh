@@ -73,9 +73,10 @@ check_prefix() { # prefix
     # Exactly these files, nothing elsewhere.
     (cd "$D" && find . -type f | sed 's|^\.||' | sort) >"$tmp/files"
     n=$(wc -l <"$tmp/files")
-    [ "$n" -eq 9 ] || { cat "$tmp/files"; bad "expected 9 installed files, found $n"; }
+    [ "$n" -eq 12 ] || { cat "$tmp/files"; bad "expected 12 installed files, found $n"; }
 
     if [ -x "$D$sbin/pairgated" ]; then ok "$sbin/pairgated (executable)"; else bad "no executable $sbin/pairgated"; fi
+    if [ -x "$D$prefix/bin/pairgatectl" ]; then ok "$prefix/bin/pairgatectl (executable)"; else bad "no executable $prefix/bin/pairgatectl"; fi
     check_file "$unitdir/pairgate.service"
     check_file "$sysusersdir/pairgate.conf" "$src/systemd/pairgate.sysusers"
     check_file "$catalogdir/pairgate.catalog" "$src/systemd/pairgate.catalog"
@@ -84,6 +85,8 @@ check_prefix() { # prefix
     check_file "$prefix/share/doc/pairgate/pairgate.conf.example" "$src/conf/pairgate.conf"
     check_file "$prefix/share/man/man8/pairgated.8"
     check_file "$prefix/share/man/man5/pairgate.conf.5"
+    check_file "$prefix/share/man/man1/pairgatectl.1"
+    check_file "$prefix/share/bash-completion/completions/pairgatectl" "$src/shell-completion/pairgatectl.bash"
 
     # The unit starts the binary that was installed with it.
     if [ -f "$D$unitdir/pairgate.service" ]; then
@@ -123,7 +126,7 @@ check_prefix() { # prefix
     fi
     # The pages render without warnings.
     if command -v groff >/dev/null; then
-        for p in man8/pairgated.8 man5/pairgate.conf.5; do
+        for p in man8/pairgated.8 man5/pairgate.conf.5 man1/pairgatectl.1; do
             f=$D$prefix/share/man/$p
             [ -f "$f" ] || continue
             if groff -man -ww -z "$f" 2>"$tmp/groff.log" && [ ! -s "$tmp/groff.log" ]; then

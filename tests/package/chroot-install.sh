@@ -64,6 +64,11 @@ st=$(in_root dpkg-query -W -f='${Status} ${Version}' pairgate 2>&1 || true)
 case $st in "install ok installed "*) ok "dpkg: $st" ;; *) bad "dpkg status: $st" ;; esac
 u=$(in_root getent passwd pairgate || true)
 [ -n "$u" ] && ok "user: $u" || bad "no user pairgate after install"
+g=$(in_root getent group pairgate-admin || true)
+[ -n "$g" ] && ok "group: $g" || bad "no group pairgate-admin after install"
+rc=0
+out=$(in_root /usr/bin/pairgatectl --help 2>&1) || rc=$?
+[ "$rc" -eq 0 ] && ok "pairgatectl --help: $(printf '%s\n' "$out" | head -n 1)" || bad "pairgatectl --help exited $rc: $out"
 if [ -L "$root/etc/systemd/system/multi-user.target.wants/pairgate.service" ]; then
     ok "pairgate.service enabled (deb-systemd-helper's symlink in multi-user.target.wants), not started"
 else
@@ -80,4 +85,5 @@ in_root apt-get purge -y -q pairgate >"$tmp/purge.log" 2>&1 || rc=$?
 [ -e "$root/etc/pairgate" ] && bad "/etc/pairgate left after purge: $(ls -A "$root/etc/pairgate")" || ok "/etc/pairgate gone"
 in_root getent passwd pairgate >/dev/null && bad "user pairgate left after purge" || ok "user pairgate gone"
 in_root getent group pairgate >/dev/null && bad "group pairgate left after purge" || ok "group pairgate gone"
+in_root getent group pairgate-admin >/dev/null && bad "group pairgate-admin left after purge" || ok "group pairgate-admin gone"
 exit $fail

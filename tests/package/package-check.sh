@@ -46,7 +46,9 @@ for f in /usr/sbin/pairgated /lib/systemd/system/pairgate.service /usr/lib/sysus
     /usr/lib/systemd/catalog/pairgate.catalog /usr/share/dbus-1/system.d/pairgate.conf \
     /etc/pairgate/pairgate.conf /usr/share/doc/pairgate/pairgate.conf.example \
     /usr/share/doc/pairgate/copyright /usr/share/doc/pairgate/changelog.gz \
-    /usr/share/man/man8/pairgated.8.gz /usr/share/man/man5/pairgate.conf.5.gz; do
+    /usr/share/man/man8/pairgated.8.gz /usr/share/man/man5/pairgate.conf.5.gz \
+    /usr/bin/pairgatectl /usr/share/man/man1/pairgatectl.1.gz \
+    /usr/share/bash-completion/completions/pairgatectl; do
     if printf '%s\n' "$contents" | grep -qx "$f"; then ok "contains $f"; else bad "missing $f"; fi
 done
 if printf '%s\n' "$contents" | grep -q '^/usr/share/man/.*[0-9]$'; then

@@ -300,6 +300,57 @@ static void test_request_ended(Fixture *f, gconstpointer data) {
         chain_request_ended(f->set, NULL, 7);
 }
 
+/* The control interface decides the pending step for its holder: the holder's call is cancelled
+ * (done never fires), the answer is applied as the holder's own (policy name, passkey rules),
+ * and the rest of the route is not asked. */
+static void test_decide_for_holder(Fixture *f, gconstpointer data) {
+        const char *const route[] = { "a", "b", "c", NULL };
+        PolicyResult allow = { .verdict = VERDICT_ALLOW, .reason = "by hand" };
+        PolicyResult pass = { .verdict = VERDICT_PASS };
+        PolicyResult deny = { .verdict = VERDICT_DENY };
+        ChainRun *r = NULL;
+
+        f->a->async = true; /* passes, later */
+        f->b->async = true;
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        g_assert_cmpstr(chain_run_holder(r), ==, "a");
+        script_fire(f->a);
+        g_assert_cmpstr(chain_run_holder(r), ==, "b");
+        g_assert_cmpint(chain_run_decide(r, &pass), ==, -EINVAL);
+        g_assert_cmpint(chain_run_decide(r, &allow), ==, 0); /* r is freed now */
+        g_assert_cmpint(f->b->n_cancel, ==, 1);
+        g_assert_null(f->b->done);
+        g_assert_cmpint(f->n_done, ==, 1);
+        g_assert_cmpint(f->got.result, ==, CHAIN_ALLOW);
+        g_assert_cmpstr(f->got.policy, ==, "b");
+        g_assert_cmpstr(f->got.reason, ==, "by hand");
+        g_assert_cmpint(f->c->n_decide, ==, 0);
+        g_assert_null(chain_run_holder(NULL));
+        g_assert_cmpint(chain_run_decide(NULL, &allow), ==, -ESRCH);
+
+        /* RequestPasskey: an allow without a passkey fails closed, one with it is returned. */
+        f->q.method = AGENT_METHOD_REQUEST_PASSKEY;
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        script_fire(f->a);
+        g_assert_cmpint(chain_run_decide(r, &allow), ==, 0);
+        g_assert_cmpint(f->got.result, ==, CHAIN_ERROR);
+        g_assert_cmpstr(f->got.policy, ==, "b");
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        allow.has_passkey = true;
+        allow.passkey = 1234;
+        g_assert_cmpint(chain_run_decide(r, &allow), ==, 0);
+        g_assert_cmpint(f->got.result, ==, CHAIN_ALLOW);
+        g_assert_cmpstr(f->got.policy, ==, "a");
+        g_assert_true(f->got.has_passkey);
+        g_assert_cmpuint(f->got.passkey, ==, 1234);
+        /* A deny names the holder as the denier. */
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        g_assert_cmpint(chain_run_decide(r, &deny), ==, 0);
+        g_assert_cmpint(f->got.result, ==, CHAIN_DENY);
+        g_assert_cmpstr(f->got.policy, ==, "a");
+        g_assert_cmpint(f->n_done, ==, 4);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, setup, fn, teardown)
@@ -311,5 +362,6 @@ int main(int argc, char *argv[]) {
         ADD("/chain/errors-fail-closed", test_errors_fail_closed);
         ADD("/chain/done-inside-decide", test_done_inside_decide);
         ADD("/chain/request-ended", test_request_ended);
+        ADD("/chain/decide-for-holder", test_decide_for_holder);
         return g_test_run();
 }

@@ -146,6 +146,17 @@ static void test_errors(void) {
                    "policy 'button' needs a 'button = { ... };' section");
 }
 
+/* operator: needs no section; an empty one is fine; keys are errors with their line. */
+static void test_operator(void) {
+        config_free(load_ok("routes = {\n  RequestPasskey = [ \"operator\" ];\n"
+                            "  RequestConfirmation = [ \"allowlist\", \"operator\" ];\n};\n"));
+        config_free(load_ok("routes = {\n  RequestPinCode = [ \"operator\" ];\n};\n"
+                            "operator = { };\n"));
+        load_fails("routes = {\n  RequestPinCode = [ \"operator\" ];\n};\noperator = {\n"
+                   "  timeout = 3;\n};\n",
+                   5, "operator: unknown key 'timeout'");
+}
+
 static void test_file_errors(void) {
         _cleanup_free_ char *dir = g_dir_make_tmp("pairgate-config-XXXXXX", NULL);
         _cleanup_free_ char *path = g_build_filename(dir, "bad.conf", NULL);
@@ -173,6 +184,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/config/full", test_full);
         g_test_add_func("/config/shipped-file", test_shipped_file);
         g_test_add_func("/config/errors", test_errors);
+        g_test_add_func("/config/operator", test_operator);
         g_test_add_func("/config/file-errors", test_file_errors);
         return g_test_run();
 }

@@ -383,6 +383,14 @@ static void test_config_errors(void) {
                 { "speech = { texts = { DisplayPasskey = \"{passkey\"; }; };", "unmatched '{'" },
                 { "speech = { generate_pin = true;\n texts = { RequestPinCode = \"Say it\"; }; };",
                   "t.conf:4: speech.texts.RequestPinCode must contain {pin}" },
+                { "speech = { texts = { KeypadDigit = \"{passkey}\"; }; };",
+                  "t.conf:3: speech.texts.KeypadDigit: unavailable placeholder {passkey}" },
+                { "speech = { texts = { KeypadPasskey = \"Type {digit}\"; }; };",
+                  "speech.texts.KeypadPasskey: unavailable placeholder {digit}" },
+                { "speech = { texts = { KeypadDelete = 1; }; };",
+                  "speech.texts.KeypadDelete must be a string" },
+                { "speech = { texts = { DisplayPasskey = \"{digit}\"; }; };",
+                  "speech.texts.DisplayPasskey: unavailable placeholder {digit}" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -413,7 +421,10 @@ static void test_config_errors(void) {
                         "  texts = { DisplayPasskey = \"{{code}} {passkey} for {device}, {kind}\";"
                         "            RequestConfirmation = \"\"; DisplayPinCode = \"{pin}\";"
                         "            RequestPinCode = \"PIN {pin}\";"
-                        "            RequestAuthorization = \"{device}?\"; }; };\n";
+                        "            RequestAuthorization = \"{device}?\";"
+                        "            KeypadPasskey = \"Type the code of {device}\";"
+                        "            KeypadPinCode = \"PIN of {kind}\"; KeypadDigit = \"{digit}.\";"
+                        "            KeypadDelete = \"\"; }; };\n";
                 _cleanup_free_ char *error = NULL;
                 Config *c = NULL;
 
