@@ -91,9 +91,10 @@ fi
 # dpkg-buildpackage derives SOURCE_DATE_EPOCH from it).
 {
         printf 'pairgate (%s) bookworm; urgency=medium\n\n' "$version"
-        printf '  * Package built by tools/build-deb.sh from %s.\n' "$origin" | fold -s -w 78 |
-                sed '2,$s/^/    /'
-        printf '    The changes are in the project'"'"'s git history.\n\n'
+        # (wrapped at 78 columns: 4 of indentation, 74 of text, no trailing blanks)
+        printf 'Package built by tools/build-deb.sh from %s. The changes are in the project'"'"'s git history.\n' \
+                "$origin" | fold -s -w 74 | sed -e 's/[[:space:]]*$//' -e '1s/^/  * /' -e '2,$s/^/    /'
+        printf '\n'
         printf ' -- The pairgate developers <pairgate@example.org>  %s\n' "$(LC_ALL=C date -R -u -d "@$epoch")"
 } >"$src/debian/changelog"
 
