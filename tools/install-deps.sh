@@ -5,8 +5,9 @@
 set -eu
 
 build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev scdoc"
-# The Debian package (tools/build-deb.sh): debhelper with dpkg-dev (dpkg-buildpackage).
-deb="debhelper dpkg-dev"
+# The Debian package (tools/build-deb.sh): debhelper with dpkg-dev (dpkg-buildpackage, which
+# also checks for build-essential).
+deb="build-essential debhelper dpkg-dev"
 # espeak-ng: the default text-to-speech command of the speech policy.
 runtime="bluez dbus systemd espeak-ng"
 # Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
