@@ -62,5 +62,18 @@ _pairgatectl() {
                         ;;
                 esac
                 ;;
+        doctor)
+                case "$prev" in
+                --bluetooth-config | --config)
+                        COMPREPLY=($(compgen -f -- "$cur"))
+                        ;;
+                --root)
+                        COMPREPLY=($(compgen -d -- "$cur"))
+                        ;;
+                *)
+                        COMPREPLY=($(compgen -W "--json --bluetooth-config --config --root --no-bus" -- "$cur"))
+                        ;;
+                esac
+                ;;
         esac
 } && complete -F _pairgatectl pairgatectl

@@ -39,7 +39,9 @@ static void help(void) {
                "  watch [--json]              print requests as they start and end (Ctrl-C)\n"
                "  log [--since TIME] [--json] [--directory DIR | --file FILE] [--unit UNIT]\n"
                "                              pairgate's decisions and events from the journal\n"
-               "  doctor                      check the installation\n"
+               "  doctor [--json] [--bluetooth-config FILE] [--config FILE]\n"
+               "                              what around pairgate undoes it (bluetoothd,\n"
+               "                              other agents, bonds); exit 1 warning, 2 critical\n"
                "\n"
                "Control commands need root or membership of the group pairgate-admin.\n"
                "The system bus is DBUS_SYSTEM_BUS_ADDRESS when set. See pairgatectl(1).\n");

@@ -1752,6 +1752,57 @@ class SystemdRunner(Runner):
         self.save()
         return r
 
+    def doctor(self, name):
+        """`pairgatectl doctor --json` and its text form, both saved; the JSON's exit status."""
+        slug = name.replace(" ", "-")
+        rc, _ = self.step(name, ["pairgatectl", "doctor", "--json"], timeout=60, save=slug + ".json")
+        self.step(name + " (text)", ["pairgatectl", "doctor"], timeout=60, save=slug + ".txt")
+        return rc
+
+    def doctor_steps(self):
+        main_conf = "/etc/bluetooth/main.conf"
+        saved = open(main_conf).read() if os.path.exists(main_conf) else None
+        try:
+            # A clean set-up: JustWorksRepairing = confirm, bluetoothd without its battery plugin
+            # (the drop-in above), pairgated registered.
+            with open(main_conf, "w") as fd:
+                fd.write("[General]\nJustWorksRepairing = confirm\n")
+            self.doctor("doctor clean")
+            # The broken one: JustWorksRepairing = always (doctor judges the file bluetoothd reads
+            # at its next start).
+            with open(main_conf, "w") as fd:
+                fd.write("[General]\nJustWorksRepairing = always\n")
+            self.doctor("doctor jw-always")
+            with open(main_conf, "w") as fd:
+                fd.write("[General]\nJustWorksRepairing = confirm\n")
+            # A second program made default agent: an interactive bluetoothctl (stdin a pipe:
+            # no command on its command line, so it registers its agent, client/main.c) told
+            # "default-agent".
+            log_path = os.path.join(RES, "bluetoothctl.txt")
+            with open(log_path, "w") as logf:
+                p = subprocess.Popen(["bluetoothctl"], stdin=subprocess.PIPE, stdout=logf,
+                                     stderr=subprocess.STDOUT)
+                try:
+                    pump(2.0)
+                    p.stdin.write(b"default-agent\n")
+                    p.stdin.flush()
+                    pump(2.0)
+                    self.doctor("doctor other agent")
+                    p.stdin.write(b"quit\n")
+                    p.stdin.flush()
+                    p.wait(10)
+                except Exception:
+                    p.kill()
+                    p.wait()
+                    raise
+            self.rec["facts"]["bluetoothctl_log"] = open(log_path, errors="replace").read()[-2000:]
+        finally:
+            if saved is None:
+                os.unlink(main_conf)
+            else:
+                with open(main_conf, "w") as fd:
+                    fd.write(saved)
+
     def run(self):
         f = self.rec["facts"]
         f["pid1"] = open("/proc/1/comm").read().strip()
@@ -1772,11 +1823,12 @@ class SystemdRunner(Runner):
                                       "/etc/dbus-1/system.d/bluetooth.conf"])
         self.step("installed unit", ["systemctl", "cat", "pairgate"], save="pairgate.service.installed")
         # Controllers (transient unit) and bluetoothd (Debian's bluetooth.service, -E for the
-        # initiator's ConnectDevice: a drop-in under /run). The drop-in comes first: udev starts
+        # initiator's ConnectDevice, --noplugin=battery as docs/troubleshooting.md recommends for a
+        # speaker (and as pairgatectl doctor checks): a drop-in under /run). The drop-in comes first: udev starts
         # bluetooth.service (bluetooth.target) as soon as hci0 appears.
         os.makedirs("/run/systemd/system/bluetooth.service.d", exist_ok=True)
         with open("/run/systemd/system/bluetooth.service.d/e2e.conf", "w") as fd:
-            fd.write("[Service]\nExecStart=\nExecStart=/usr/libexec/bluetooth/bluetoothd -E\n")
+            fd.write("[Service]\nExecStart=\nExecStart=/usr/libexec/bluetooth/bluetoothd -E --noplugin=battery\n")
         self.step("daemon-reload (bluetooth drop-in)", ["systemctl", "daemon-reload"])
         self.step("modprobe hci_vhci", ["modprobe", "hci_vhci"])
         sh(["btvirt", "--help"])
@@ -1868,6 +1920,8 @@ class SystemdRunner(Runner):
                   ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "pairgatectl", "status"])
         self.step("pairgatectl log --json", ["pairgatectl", "log", "--json"], save="pairgatectl-log.json")
         self.step("pairgatectl log", ["pairgatectl", "log"], save="pairgatectl-log.txt")
+        # pairgatectl doctor (issue #15) against this real bluetoothd, as root, installed above.
+        self.doctor_steps()
         # Stop, then read what the journal kept.
         self.step("stop pairgate", ["systemctl", "stop", "pairgate"], timeout=60)
         f["show_after_stop"] = self.show("show after stop")

@@ -36,7 +36,7 @@ t() { # expected words... (the last word is the one being completed)
                 fail=1
         fi
 }
-echo "1..11"
+echo "1..13"
 t "status pending approve deny passkey pin window devices forget watch log doctor --help --version" pairgatectl ""
 t "pending passkey pin" pairgatectl p
 t "open close" pairgatectl window ""
@@ -49,4 +49,6 @@ t "AA:BB:CC:DD:EE:FF 11:22:33:44:55:66" pairgatectl forget ""
 LINE="pairgatectl forget AA:BB:C" t "CC:DD:EE:FF" pairgatectl forget AA : BB : C
 t "--since --json --directory --file --unit" pairgatectl log --
 t "today" pairgatectl log --since to
+t "--json --bluetooth-config --config --root --no-bus" pairgatectl doctor --
+t "--bluetooth-config" pairgatectl doctor --b
 exit $fail
