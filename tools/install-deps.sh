@@ -1,18 +1,33 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian 12 / Raspberry Pi OS packages pairgate needs, by group, only when missing.
-# Usage: tools/install-deps.sh GROUP...   (build runtime test e2e)
+# Usage: tools/install-deps.sh GROUP...   (build deb runtime test cross e2e)
 set -eu
 
 build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev scdoc"
+# The Debian package (tools/build-deb.sh): debhelper with dpkg-dev (dpkg-buildpackage, which
+# also checks for build-essential).
+deb="build-essential debhelper dpkg-dev"
 # espeak-ng: the default text-to-speech command of the speech policy.
 runtime="bluez dbus systemd espeak-ng"
 # Bus tests run a private dbus-daemon with a fake BlueZ written in Python (Debian's python3);
 # install tests use systemd-analyze, journalctl and dbus-daemon, and man-db: `systemd-analyze
 # verify` checks the unit's Documentation= pages with `man`, groff (man-db's groff-base)
 # renders the pages; lint uses clang-format and clang-tidy; speech tests use sox; the
-# pairgatectl log test writes journal files with systemd-journal-remote.
-test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd systemd-journal-remote man-db clang-format clang-tidy sox"
+# pairgatectl log test writes journal files with systemd-journal-remote; lintian checks the built
+# package (ctest package/deb-lintian).
+test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd systemd-journal-remote man-db clang-format clang-tidy sox lintian"
+# Cross-building the package for a Raspberry Pi (tools/build-deb.sh --arch arm64|armhf) and running
+# the cross-built tests under qemu-user (tests/cross/cross-check.sh): Debian's cross toolchains,
+# the build dependencies of those architectures (multiarch: dpkg --add-architecture, below) and
+# qemu-user-static. CROSS_ARCHS (default "arm64 armhf") picks the architectures.
+cross_archs=${CROSS_ARCHS:-arm64 armhf}
+cross_libs="libc6-dev libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev pkgconf"
+cross="qemu-user-static"
+for a in $cross_archs; do
+        cross="$cross crossbuild-essential-$a"
+        for l in $cross_libs; do cross="$cross $l:$a"; done
+done
 
 # The fuzz targets (tools/fuzz.sh, part of the test suite) need clang with its libFuzzer and
 # sanitizer runtimes (libclang-rt-dev), and llvm for llvm-symbolizer's readable reports.
@@ -22,10 +37,12 @@ pkgs=""
 for group in "$@"; do
         case "$group" in
         build) pkgs="$pkgs $build" ;;
+        deb) pkgs="$pkgs $deb" ;;
+        cross) pkgs="$pkgs $cross" ;;
         runtime) pkgs="$pkgs $runtime" ;;
         test) pkgs="$pkgs $test" ;;
         e2e) ;; # tests/e2e/install-deps.sh, below
-        *) echo "install-deps: unknown group '$group' (build runtime test e2e)" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group '$group' (build deb runtime test cross e2e)" >&2; exit 2 ;;
         esac
 done
 
@@ -33,6 +50,18 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
         SUDO="sudo"
 fi
+
+# A cross group needs its architectures known to dpkg before apt can find their packages.
+for group in "$@"; do
+        [ "$group" = cross ] || continue
+        for a in $cross_archs; do
+                if [ "$a" != "$(dpkg --print-architecture)" ] &&
+                        ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+                        echo "install-deps: adding the architecture $a (dpkg --add-architecture)"
+                        $SUDO dpkg --add-architecture "$a"
+                fi
+        done
+done
 
 missing=""
 for p in $pkgs; do

@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the dependencies, builds, installs pairgate and starts it as the default BlueZ agent.
+# Installs the dependencies, builds the Debian package of this checkout for this machine's
+# architecture (tools/build-deb.sh) and installs it with apt, which creates the user pairgate and
+# enables and starts the service (the package's maintainer scripts) when systemd runs.
+# `sudo apt remove pairgate` undoes it (`apt purge pairgate` removes the configuration too).
 # Usage: tools/install.sh   (as a user with sudo, or as root)
 set -eu
 cd "$(dirname "$0")/.."
-# What is installed must be readable by the user pairgate and by everyone, whatever the caller's
-# umask: `cmake --install` creates missing directories (/etc/pairgate, ...) with it.
 umask 022
 
 SUDO=""
@@ -13,27 +14,28 @@ if [ "$(id -u)" -ne 0 ]; then
         SUDO="sudo"
 fi
 
-tools/install-deps.sh build runtime
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-        -DBUILD_TESTING=OFF
-cmake --build build -j"$(nproc)"
-$SUDO cmake --install build
+tools/install-deps.sh build deb runtime
+deb=$(tools/build-deb.sh --no-deps | tail -n 1)
+case $deb in
+/*.deb) ;;
+*) echo "install: tools/build-deb.sh did not name a package ($deb)" >&2; exit 1 ;;
+esac
+# --reinstall: a rebuilt checkout of the same version replaces the installed files;
+# --allow-downgrades: what is installed is what this checkout is.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        --reinstall --allow-downgrades "$deb"
 
 if [ -d /run/systemd/system ]; then
-        $SUDO systemd-sysusers
-        $SUDO systemctl daemon-reload
-        $SUDO journalctl --update-catalog
-        # dbus-daemon picks up the new policy file by itself; reload to be sure.
-        $SUDO systemctl reload dbus 2>/dev/null || true
         $SUDO systemctl enable --now bluetooth 2>/dev/null || true
-        $SUDO systemctl enable --now pairgate
         systemctl --no-pager status pairgate || true
         echo
-        echo "pairgate is running. Edit /etc/pairgate/pairgate.conf (nothing may pair until you"
-        echo "do), check it with 'pairgated --check-config', apply it with"
-        echo "'sudo systemctl reload pairgate', and read decisions with 'journalctl -u pairgate'."
+        echo "pairgate is installed ($(dpkg-query -W -f='${Version}' pairgate)) and running. Edit"
+        echo "/etc/pairgate/pairgate.conf (nothing may pair until you do), check it with"
+        echo "'pairgated --check-config', apply it with 'sudo systemctl reload pairgate', and read"
+        echo "decisions with 'journalctl -u pairgate'. 'sudo apt remove pairgate' uninstalls it."
 else
-        echo "systemd is not running here (not PID 1), so the service was not enabled."
-        echo "Run pairgate in the foreground instead:"
-        echo "    sudo /usr/sbin/pairgated -c /etc/pairgate/pairgate.conf"
+        echo "pairgate is installed ($(dpkg-query -W -f='${Version}' pairgate)), but systemd is not"
+        echo "running here (not PID 1), so the service was not started. Run pairgate in the"
+        echo "foreground instead:"
+        echo "    sudo setpriv --reuid=pairgate --regid=pairgate --clear-groups /usr/sbin/pairgated -v"
 fi

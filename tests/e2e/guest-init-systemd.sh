@@ -9,7 +9,8 @@
 # `systemd.unit=` on the kernel command line was ignored in this set-up (it booted
 # graphical.target with the host's units); `--unit=` plus default.target pointing at the test
 # target works.
-# Parameters from the kernel command line (environment): E2E_DIR, E2E_RESULTS.
+# Parameters from the kernel command line (environment): E2E_DIR, E2E_RESULTS, and E2E_RUNNER: the
+# runner script in E2E_DIR (default guest-runner.py; guest-package.py for the package case).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 umask 022
 
@@ -34,7 +35,7 @@ EOF
 
 cat > /etc/systemd/system/e2e-systemd.service <<EOF
 [Unit]
-Description=pairgate e2e: systemd case runner
+Description=pairgate e2e: systemd case runner (${E2E_RUNNER:-guest-runner.py})
 Wants=dbus.service
 After=dbus.service
 SuccessAction=poweroff-force
@@ -43,7 +44,7 @@ FailureAction=poweroff-force
 [Service]
 Type=exec
 Environment=LANG=C.UTF-8 E2E_DIR=$E2E_DIR
-ExecStart=/usr/bin/python3 $E2E_DIR/guest-runner.py $E2E_RESULTS
+ExecStart=/usr/bin/python3 $E2E_DIR/${E2E_RUNNER:-guest-runner.py} $E2E_RESULTS
 StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec=infinity
