@@ -10,7 +10,7 @@ _pairgatectl_json_values() {
 
 _pairgatectl() {
         local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cword=$COMP_CWORD
-        local commands="status pending approve deny passkey pin window devices forget watch log doctor"
+        local commands="status pending approve deny passkey pin window devices forget lift watch log doctor"
         local IFS=$'\n'
 
         COMPREPLY=()
@@ -30,7 +30,7 @@ _pairgatectl() {
         window)
                 [[ $cword -eq 2 ]] && COMPREPLY=($(compgen -W "open close" -- "$cur"))
                 ;;
-        forget)
+        forget | lift)
                 # bash splits words at ':' (COMP_WORDBREAKS): take the address typed so far from
                 # the line, and offer what follows its last ':'.
                 local line=${COMP_LINE:0:COMP_POINT} word
@@ -59,6 +59,19 @@ _pairgatectl() {
                         ;;
                 *)
                         COMPREPLY=($(compgen -W "--since --json --directory --file --unit" -- "$cur"))
+                        ;;
+                esac
+                ;;
+        doctor)
+                case "$prev" in
+                --bluetooth-config | --config)
+                        COMPREPLY=($(compgen -f -- "$cur"))
+                        ;;
+                --root)
+                        COMPREPLY=($(compgen -d -- "$cur"))
+                        ;;
+                *)
+                        COMPREPLY=($(compgen -W "--json --bluetooth-config --config --root --no-bus" -- "$cur"))
                         ;;
                 esac
                 ;;

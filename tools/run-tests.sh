@@ -32,6 +32,9 @@ cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF
 cmake --build build-bench -j"$(nproc)"
 echo "== bench/request-bench.py"
 /usr/bin/python3 bench/request-bench.py --pairgated build-bench/pairgated || status=$?
+# About 20 s: three floods of 10000 requests against the limits (issue #14).
+echo "== bench/flood-bench.py"
+/usr/bin/python3 bench/flood-bench.py --pairgated build-bench/pairgated || status=$?
 
 if [ -s "$skips" ]; then
     echo "== skipped here, with the reason:"

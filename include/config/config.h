@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "agent-types.h"
+#include "abuse-limits.h"
 
 #define CONFIG_DEFAULT_PATH                PAIRGATE_SYSCONFDIR "/pairgate/pairgate.conf"
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_SEC 25
@@ -22,6 +23,8 @@ typedef struct Config {
         unsigned request_timeout_sec;     /* 1..CONFIG_MAX_REQUEST_TIMEOUT_SEC */
         unsigned max_pending;             /* 1..64 */
         bool trust_on_approve;            /* default true: see trust.h */
+        bool has_limits;                  /* a limits = { ... } section exists */
+        LimitsSettings limits;            /* LIMITS_SETTINGS_OFF without a limits section */
         char **routes[_AGENT_METHOD_MAX]; /* NULL: no route; else NULL-terminated (maybe empty) */
         config_t cfg;                     /* the parsed tree: policy sections are read from it */
 } Config;

@@ -33,7 +33,12 @@ typedef enum AuditEvent {
         AUDIT_TRUSTED,        /* a pairing pairgate approved completed: Device1.Trusted set */
         AUDIT_UNTRUSTED,      /* a device pairgate trusted lost its pairing: Trusted cleared */
         AUDIT_CONTROL_ACTION, /* the control interface opened/closed the window, forgot a device */
-        AUDIT_CONTROL_REFUSED, /* a caller of the control interface is not root or an admin */
+        AUDIT_CONTROL_REFUSED,  /* a caller of the control interface is not root or an admin */
+        AUDIT_LOCKOUT_STARTED,  /* limits: a device refused lockout_after times is locked out */
+        AUDIT_LOCKOUT_ENDED,    /* limits: a lockout expired or was lifted */
+        AUDIT_LOCKOUT_REFUSALS, /* limits: one device's refusals while locked out, per minute */
+        AUDIT_BUDGET_REFUSALS,  /* limits: refusals by the prompt budget, per minute */
+        AUDIT_BLOCKED,          /* limits: a device locked out again and again set Blocked */
         _AUDIT_EVENT_MAX,
 } AuditEvent;
 
@@ -58,6 +63,11 @@ typedef enum AuditEvent {
 #define PAIRGATE_MESSAGE_UNTRUSTED         "951b2f4e012f4275bbdb90c715ab63e4"
 #define PAIRGATE_MESSAGE_CONTROL_ACTION    "ac6afa3509fb4b008949d3b010d2484b"
 #define PAIRGATE_MESSAGE_CONTROL_REFUSED   "58e25ea9694541fe83e66c35e5e1dc6c"
+#define PAIRGATE_MESSAGE_LOCKOUT_STARTED   "5897148783bf45e29e810438ba555f74"
+#define PAIRGATE_MESSAGE_LOCKOUT_ENDED     "399eb8d9adab48d9abb52dc7d531ee56"
+#define PAIRGATE_MESSAGE_LOCKOUT_REFUSALS  "79f3d848d6984107b49cbbeb52045fac"
+#define PAIRGATE_MESSAGE_BUDGET_REFUSALS   "2e57565e78f146a5805972945808c789"
+#define PAIRGATE_MESSAGE_BLOCKED           "714f1a4a0f7a4702942e898e61a0bfde"
 
 /* PAIRGATE_EFFECT of a refused DisplayPinCode or DisplayPasskey: bluetoothd 5.66 replies the PIN
  * to the kernel whatever the answer to DisplayPinCode, and expects no answer to DisplayPasskey. */
@@ -89,6 +99,10 @@ typedef struct AuditRecord {
         const char *extra_key; /* one extra PAIRGATE_<KEY> field, e.g. WINDOW for the button */
         const char *extra_value;
         int64_t latency_ms; /* <0: omitted */
+        int64_t count;      /* summaries: how many requests; <0: omitted */
+        /* Realtime µs (0: omitted): the end of a lockout; the first and last request summarised */
+        uint64_t until_realtime, first_realtime, last_realtime;
+        const char *addresses; /* summaries of many devices: "ADDRESS*COUNT ..." */
         /* The uid of a caller of the control interface (PAIRGATE_CONTROL_UID): who decided a
          * request through it, opened the window, or was refused. */
         bool has_control_uid;
@@ -97,7 +111,7 @@ typedef struct AuditRecord {
         uint32_t passkey; /* passkeys are public once displayed; PINs are never given here */
 } AuditRecord;
 
-#define AUDIT_RECORD_INIT(ev) ((AuditRecord){ .event = (ev), .latency_ms = -1 })
+#define AUDIT_RECORD_INIT(ev) ((AuditRecord){ .event = (ev), .latency_ms = -1, .count = -1 })
 
 typedef enum AuditBackend {
         AUDIT_BACKEND_AUTO, /* journal when stderr is the journal stream, else stderr */

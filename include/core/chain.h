@@ -18,6 +18,8 @@ void policy_set_put(PolicySet *s, Policy *p);
 PolicySet *policy_set_ref(PolicySet *s);
 PolicySet *policy_set_unref(PolicySet *s);
 Policy *policy_set_get(PolicySet *s, const char *name);
+/* A policy of the set vouches for q's device (PolicyOps.vouches). */
+bool policy_set_vouches(PolicySet *s, const PairingQuery *q);
 
 typedef enum ChainResult {
         CHAIN_ALLOW,
@@ -33,6 +35,7 @@ typedef struct ChainOutcome {
         uint32_t passkey;
         char pin[17];
         bool presented; /* a policy of the route presented the code (speech spoke it) */
+        bool limited;   /* refused by the gate (a limit) before a policy involving a person */
 } ChainOutcome;
 
 typedef struct ChainRun ChainRun;
@@ -45,6 +48,17 @@ typedef void (*chain_done_t)(const ChainOutcome *o, void *userdata);
  * (CHAIN_ALLOW): bluetoothd does not wait for a decision on them. */
 int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, const PairingQuery *q,
                     chain_done_t done, void *userdata, ChainOutcome *ret_outcome);
+/* The same, with a gate asked once per run before the first policy that involves a person
+ * (PolicyOps.involves_person): when it says no, the run ends at once as CHAIN_DENY with
+ * outcome.limited set and that policy is never asked. gate may be NULL (no gate). */
+typedef struct ChainGate {
+        bool (*pass)(const PairingQuery *q, void *userdata);
+        void *userdata;
+        const char *reason; /* of the refusal */
+} ChainGate;
+int chain_run_start_gated(ChainRun **ret, PolicySet *s, const char *const *route,
+                          const PairingQuery *q, const ChainGate *gate, chain_done_t done,
+                          void *userdata, ChainOutcome *ret_outcome);
 /* Cancel a pending run: the running policy is cancelled, done() never fires. Frees the run. */
 void chain_run_cancel(ChainRun *run);
 /* The policy the pending run waits for ("button", "operator", ...), or NULL when none. */

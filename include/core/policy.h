@@ -73,6 +73,10 @@ typedef struct PolicyOps {
         const char *name;   /* as named in the config */
         size_t size;        /* of the policy's private data, allocated zeroed by the registry */
         bool needs_section; /* a route naming it without "<name> = { ... };" is a config error */
+        /* The policy involves a person (it speaks, waits for a button, an operator, a keypad):
+         * limits.prompts_per_minute counts the requests that reach such a policy, and refuses
+         * the rest at once. */
+        bool involves_person;
         /* Validate the section (NULL when absent) and set up. Errors: <0 and *ret_error set to
          * "file:line: message" (use policy_error()). Called with env->event == NULL for
          * --check-config: validate only, open nothing. */
@@ -91,6 +95,9 @@ typedef struct PolicyOps {
         /* Optional: the request the policy saw has ended (decided by anyone, canceled, timed out):
          * presenters stop speaking, etc. */
         void (*request_ended)(Policy *p, uint64_t request_id);
+        /* Optional: the policy knows q's device by configuration (the allowlist lists its
+         * address): limits never lock it out nor count it against the prompt budget. */
+        bool (*vouches)(Policy *p, const PairingQuery *q);
 } PolicyOps;
 
 struct Policy {

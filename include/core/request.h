@@ -31,7 +31,8 @@ typedef struct RequestOutcome {
         const char *reason;
         bool has_passkey;
         uint32_t passkey;
-        const char *pin;      /* RequestPinCode allow only; never logged */
+        const char *pin; /* RequestPinCode allow only; never logged */
+        bool summarised; /* refused by a limit: audited in a summary, not a record of its own */
         bool has_control_uid; /* decided through the control interface by this uid */
         uint32_t control_uid;
 } RequestOutcome;
@@ -51,6 +52,7 @@ typedef struct RequestParams {
         PolicySet *policies;       /* ref taken */
         const char *const *route;  /* copied; NULL: no route */
         uint64_t timeout_usec;
+        const ChainGate *gate; /* copied; NULL: none (chain_run_start_gated) */
         request_reply_t reply;
         request_finished_t finished;
         void *userdata;
@@ -86,6 +88,8 @@ bool request_presented(const Request *r);
 const char *request_policy(const Request *r);
 /* Why it ended ("" before). */
 const char *request_reason(const Request *r);
+/* It was refused by the chain's gate (a limit), not by a policy. */
+bool request_limited(const Request *r);
 
 /* The one decision record of a request, held or answered at once without one (q->request_id
  * and q->arrived_usec set): every request is audited with the same fields. */

@@ -18,5 +18,6 @@ int cmd_pin(int argc, char *argv[]);
 int cmd_window(int argc, char *argv[]);
 int cmd_devices(int argc, char *argv[]);
 int cmd_forget(int argc, char *argv[]);
+int cmd_lift(int argc, char *argv[]);
 int cmd_watch(int argc, char *argv[]);
 int cmd_log(int argc, char *argv[]);

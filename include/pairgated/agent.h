@@ -12,6 +12,7 @@
 #include "chain.h"
 #include "config.h"
 #include "device-cache.h"
+#include "limiter.h"
 #include "request.h"
 
 #define AGENT_OBJECT_PATH "/org/pairgate/agent"
@@ -40,6 +41,8 @@ int agent_new(Agent **ret, sd_bus *bus, sd_event *event, Bluez *bluez, BluezOwne
 Agent *agent_free(Agent *a);
 /* The config and policies new requests use (requests already pending keep theirs). */
 void agent_set_config(Agent *a, const Config *c, PolicySet *policies);
+/* The limits new requests are checked against (borrowed, outlives a; NULL: none). */
+void agent_set_limiter(Agent *a, Limiter *limiter);
 /* Stopping: from now on new requests are answered Canceled at once (and audited). */
 void agent_stop(Agent *a);
 /* Answer every pending request with Canceled and audit it with reason. */

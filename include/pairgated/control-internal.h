@@ -20,6 +20,7 @@ struct Control {
         DeviceCache *cache;
         DeviceHistory *history;
         Trust *trust;
+        Limiter *limiter; /* NULL: nobody is ever locked out */
         const char *config_path;
         const Config *config;
         PairingWindow *window;                  /* NULL: the configuration has none */

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "device-cache.h"
 #include "device-history.h"
+#include "limiter.h"
 #include "pairing-window.h"
 #include "request.h"
 #include "trust.h"
@@ -31,7 +32,8 @@ typedef struct ControlEnv {
         BluezOwner *owner;
         DeviceCache *cache;
         DeviceHistory *history;
-        Trust *trust; /* may be NULL */
+        Trust *trust;     /* may be NULL */
+        Limiter *limiter; /* the lockouts (limits); may be NULL */
         const char *config_path;
 } ControlEnv;
 

@@ -10,8 +10,8 @@
 #include "policy.h"
 #include "settings.h"
 
-static const char *const top_level_keys[] = { "capability", "request_timeout", "max_pending",
-                                              "trust_on_approve", "routes" };
+static const char *const top_level_keys[] = { "capability",       "request_timeout", "max_pending",
+                                              "trust_on_approve", "routes",          "limits" };
 
 Config *config_free(Config *c) {
         if (!c)
@@ -46,6 +46,50 @@ static int parse_uint_range(Config *c, config_setting_t *root, const char *key, 
                 return 0;
         return setting_get_uint(&(const SettingScope){ .file = c->path }, s, lo, hi, value,
                                 ret_error);
+}
+
+static int parse_limits(Config *c, config_setting_t *section, char **ret_error) {
+        const SettingScope scope = { .file = c->path, .section = "limits" };
+        LimitsSettings *l = &c->limits;
+        int r = 0;
+
+        if (config_setting_type(section) != CONFIG_TYPE_GROUP)
+                return fail(ret_error, c, section, "'limits' must be a group { ... }, not %s",
+                            setting_type_name(section));
+        c->has_limits = true;
+        *l = (LimitsSettings){ .lockout_after = LIMITS_DEFAULT_LOCKOUT_AFTER,
+                               .lockout_window_sec = LIMITS_DEFAULT_LOCKOUT_WINDOW_SEC,
+                               .lockout_time_sec = LIMITS_DEFAULT_LOCKOUT_TIME_SEC,
+                               .prompts_per_minute = LIMITS_DEFAULT_PROMPTS_PER_MINUTE };
+        for (int i = 0; r >= 0 && i < config_setting_length(section); i++) {
+                config_setting_t *e = config_setting_get_elem(section, (unsigned) i);
+                const char *name = config_setting_name(e);
+
+                if (streq(name, "lockout_after"))
+                        r = setting_get_uint(&scope, e, 1, LIMITS_MAX_LOCKOUT_AFTER,
+                                             &l->lockout_after, ret_error);
+                else if (streq(name, "lockout_window"))
+                        r = setting_get_uint(&scope, e, 1, LIMITS_MAX_LOCKOUT_WINDOW_SEC,
+                                             &l->lockout_window_sec, ret_error);
+                else if (streq(name, "lockout_time"))
+                        r = setting_get_uint(&scope, e, 0, LIMITS_MAX_LOCKOUT_TIME_SEC,
+                                             &l->lockout_time_sec, ret_error);
+                else if (streq(name, "prompts_per_minute"))
+                        r = setting_get_uint(&scope, e, 0, LIMITS_MAX_PROMPTS_PER_MINUTE,
+                                             &l->prompts_per_minute, ret_error);
+                else if (streq(name, "block"))
+                        r = setting_get_bool(&scope, e, &l->block, ret_error);
+                else
+                        r = setting_failf(ret_error, &scope, e,
+                                          "limits: unknown key '%s' (known: lockout_after, "
+                                          "lockout_window, lockout_time, prompts_per_minute, "
+                                          "block)",
+                                          name);
+        }
+        if (r >= 0 && l->block && l->lockout_time_sec == 0)
+                r = fail(ret_error, c, config_setting_get_member(section, "block"),
+                         "limits.block = true needs lockouts (limits.lockout_time > 0)");
+        return r;
 }
 
 static int parse_routes(Config *c, config_setting_t *routes, char **ret_error) {
@@ -165,6 +209,14 @@ static int validate(Config *c, char **ret_error) {
         if (s) {
                 r = setting_get_bool(&(const SettingScope){ .file = c->path }, s,
                                      &c->trust_on_approve, ret_error);
+                if (r < 0)
+                        return r;
+        }
+
+        c->limits = LIMITS_SETTINGS_OFF;
+        s = config_setting_get_member(root, "limits");
+        if (s) {
+                r = parse_limits(c, s, ret_error);
                 if (r < 0)
                         return r;
         }

@@ -51,6 +51,16 @@ static const AuditEventInfo event_info[_AUDIT_EVENT_MAX] = {
         /* Someone without the right tried to decide pairings: worth a look. */
         [AUDIT_CONTROL_REFUSED] = { "control-refused", PAIRGATE_MESSAGE_CONTROL_REFUSED,
                                     LOG_WARNING, NULL },
+        /* Someone keeps trying: worth a look, not an error of ours. */
+        [AUDIT_LOCKOUT_STARTED] = { "lockout-started", PAIRGATE_MESSAGE_LOCKOUT_STARTED,
+                                    LOG_WARNING, NULL },
+        [AUDIT_LOCKOUT_ENDED] = { "lockout-ended", PAIRGATE_MESSAGE_LOCKOUT_ENDED, LOG_NOTICE,
+                                  NULL },
+        [AUDIT_LOCKOUT_REFUSALS] = { "lockout-refusals", PAIRGATE_MESSAGE_LOCKOUT_REFUSALS,
+                                     LOG_NOTICE, NULL },
+        [AUDIT_BUDGET_REFUSALS] = { "budget-refusals", PAIRGATE_MESSAGE_BUDGET_REFUSALS, LOG_NOTICE,
+                                    NULL },
+        [AUDIT_BLOCKED] = { "blocked", PAIRGATE_MESSAGE_BLOCKED, LOG_WARNING, NULL },
 };
 
 static AuditBackend backend = AUDIT_BACKEND_AUTO;
@@ -163,6 +173,15 @@ static void add_field(GPtrArray *fields, const char *journal, const char *key, c
         g_ptr_array_add(fields, f);
 }
 
+static void add_realtime(GPtrArray *fields, const char *journal, const char *key, uint64_t usec) {
+        char buf[32];
+
+        if (!usec)
+                return;
+        snprintf(buf, sizeof buf, "%" PRIu64, usec);
+        add_field(fields, journal, key, buf);
+}
+
 static void field_free(void *p) {
         Field *f = p;
         g_free(f->value);
@@ -236,6 +255,14 @@ static GPtrArray *record_fields(const AuditRecord *r) {
                 _cleanup_free_ char *full = g_strconcat("PAIRGATE_", upper, NULL);
                 add_field(f, g_intern_string(full), r->extra_key, r->extra_value);
         }
+        if (r->count >= 0) {
+                snprintf(buf, sizeof buf, "%" PRId64, r->count);
+                add_field(f, "PAIRGATE_COUNT", "count", buf);
+        }
+        add_realtime(f, "PAIRGATE_UNTIL_REALTIME", "until", r->until_realtime);
+        add_realtime(f, "PAIRGATE_FIRST_REALTIME", "first", r->first_realtime);
+        add_realtime(f, "PAIRGATE_LAST_REALTIME", "last", r->last_realtime);
+        add_field(f, "PAIRGATE_ADDRESSES", "addresses", r->addresses);
         add_field(f, "PAIRGATE_REASON", "reason", r->reason);
         if (r->latency_ms >= 0) {
                 snprintf(buf, sizeof buf, "%" PRId64, r->latency_ms);

@@ -24,6 +24,8 @@ struct ChainRun {
         bool early;    /* ... which called done() before returning: early_res holds its answer */
         PolicyResult early_res;
         bool presented; /* a policy of the route presented the code so far */
+        ChainGate gate;
+        bool has_gate, gate_passed;
         chain_done_t done;
         void *userdata;
 };
@@ -91,6 +93,19 @@ int policy_set_new(PolicySet **ret, const Config *c, const PolicyEnv *env, char 
 
 Policy *policy_set_get(PolicySet *s, const char *name) {
         return s ? g_hash_table_lookup(s->policies, name) : NULL;
+}
+
+bool policy_set_vouches(PolicySet *s, const PairingQuery *q) {
+        GHashTableIter it;
+        Policy *p;
+
+        if (!s)
+                return false;
+        g_hash_table_iter_init(&it, s->policies);
+        while (g_hash_table_iter_next(&it, NULL, (void **) &p))
+                if (p->ops->vouches && p->ops->vouches(p, q))
+                        return true;
+        return false;
 }
 
 static void chain_run_free(ChainRun *run) {
@@ -165,6 +180,15 @@ static int advance(ChainRun *run, ChainOutcome *o) {
                         outcome_set(o, CHAIN_ERROR, name, "policy is not loaded");
                         return 1;
                 }
+                if (p->ops->involves_person && run->has_gate && !run->gate_passed) {
+                        if (!run->gate.pass(run->query, run->gate.userdata)) {
+                                outcome_set(o, CHAIN_DENY, NULL,
+                                            run->gate.reason ? run->gate.reason : "limited");
+                                o->limited = true;
+                                return 1;
+                        }
+                        run->gate_passed = true;
+                }
                 run->deciding = true;
                 r = p->ops->decide(p, run->query, policy_done_cb, run, &res, &call);
                 run->deciding = false;
@@ -218,6 +242,12 @@ static void policy_done_cb(const PolicyResult *res, void *userdata) {
 
 int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, const PairingQuery *q,
                     chain_done_t done, void *userdata, ChainOutcome *ret_outcome) {
+        return chain_run_start_gated(ret, s, route, q, NULL, done, userdata, ret_outcome);
+}
+
+int chain_run_start_gated(ChainRun **ret, PolicySet *s, const char *const *route,
+                          const PairingQuery *q, const ChainGate *gate, chain_done_t done,
+                          void *userdata, ChainOutcome *ret_outcome) {
         ChainRun *run;
 
         *ret = NULL;
@@ -231,6 +261,10 @@ int chain_run_start(ChainRun **ret, PolicySet *s, const char *const *route, cons
         run->query = q;
         run->done = done;
         run->userdata = userdata;
+        if (gate && gate->pass) {
+                run->gate = *gate;
+                run->has_gate = true;
+        }
         if (advance(run, ret_outcome) > 0) {
                 ret_outcome->presented = run->presented;
                 chain_run_free(run);

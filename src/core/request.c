@@ -20,6 +20,9 @@ struct Request {
         bool has_route;
         sd_event_source *timer;
         ChainRun *run;
+        ChainGate gate;
+        bool has_gate;
+        bool limited; /* refused by the gate */
         request_reply_t reply;
         request_finished_t finished;
         void *userdata;
@@ -102,7 +105,8 @@ static void finish(Request *r, const RequestOutcome *o) {
                 r->reply(m, o);
                 sd_bus_message_unref(m);
         }
-        request_audit_decision(&r->query, o);
+        if (!o->summarised)
+                request_audit_decision(&r->query, o);
         chain_request_ended(r->policies, (const char *const *) r->route, r->id);
         if (r->finished)
                 r->finished(r, r->userdata);
@@ -120,6 +124,8 @@ static void finish_chain(Request *r, const ChainOutcome *c) {
         };
 
         r->presented = c->presented;
+        r->limited = c->limited;
+        o.summarised = c->limited;
         switch (c->result) {
         case CHAIN_ALLOW:
                 o.result = REQUEST_ALLOW;
@@ -173,6 +179,10 @@ int request_new(Request **ret, const RequestParams *p) {
                 r->query.arrived_usec = now_usec();
         r->policies = policy_set_ref(p->policies);
         r->route = p->route ? g_strdupv((char **) p->route) : NULL;
+        if (p->gate) {
+                r->gate = *p->gate;
+                r->has_gate = true;
+        }
         r->reply = p->reply;
         r->finished = p->finished;
         r->userdata = p->userdata;
@@ -196,8 +206,8 @@ void request_start(Request *r) {
         ChainRun *run = NULL;
         int k;
 
-        k = chain_run_start(&run, r->policies, (const char *const *) r->route, &r->query,
-                            on_chain_done, r, &c);
+        k = chain_run_start_gated(&run, r->policies, (const char *const *) r->route, &r->query,
+                                  r->has_gate ? &r->gate : NULL, on_chain_done, r, &c);
         if (k < 0) {
                 RequestOutcome o = { .result = REQUEST_ERROR,
                                      .method = r->query.method,
@@ -292,4 +302,8 @@ bool request_presented(const Request *r) {
 
 const char *request_policy(const Request *r) {
         return r->policy[0] ? r->policy : NULL;
+}
+
+bool request_limited(const Request *r) {
+        return r->limited;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* devices, forget. */
+/* devices, forget, lift. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -147,5 +147,26 @@ int cmd_forget(int argc, char *argv[]) {
         if (ctl_bus_open(&bus) < 0 || ctl_call(bus, &ctx, NULL, "ForgetDevice", "s", address) < 0)
                 return CTL_EXIT_FAILURE;
         printf("%s forgotten: bond removed, pairgate's history of it dropped\n", address);
+        return CTL_EXIT_OK;
+}
+
+int cmd_lift(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *pos[1];
+        size_t npos;
+        char address[18];
+
+        if (ctl_parse_options("lift", argc, argv, NULL, pos, 1, 1, &npos) < 0)
+                return CTL_EXIT_USAGE;
+        if (ctl_parse_address(pos[0], address) < 0) {
+                ctl_print_error("lift: '%s' is not a Bluetooth address (AA:BB:CC:DD:EE:FF)",
+                                pos[0]);
+                return CTL_EXIT_USAGE;
+        }
+        /* No address in the context: "not found" is pairgated's own sentence ("... is not locked
+         * out"), not the one about unknown devices. */
+        if (ctl_bus_open(&bus) < 0 || ctl_call(bus, NULL, NULL, "LiftLockout", "s", address) < 0)
+                return CTL_EXIT_FAILURE;
+        printf("%s is no longer locked out\n", address);
         return CTL_EXIT_OK;
 }

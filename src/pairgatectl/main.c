@@ -16,7 +16,7 @@ static const struct {
         { "status", cmd_status }, { "pending", cmd_pending }, { "approve", cmd_approve },
         { "deny", cmd_deny },     { "passkey", cmd_passkey }, { "pin", cmd_pin },
         { "window", cmd_window }, { "devices", cmd_devices }, { "forget", cmd_forget },
-        { "watch", cmd_watch },   { "log", cmd_log },
+        { "lift", cmd_lift },     { "watch", cmd_watch },     { "log", cmd_log },
 };
 
 static void help(void) {
@@ -36,10 +36,13 @@ static void help(void) {
                "  window close                close it\n"
                "  devices [--json]            the devices pairgate knows of\n"
                "  forget ADDRESS              remove a device's bond and pairgate's history\n"
+               "  lift ADDRESS                end a device's lockout (limits)\n"
                "  watch [--json]              print requests as they start and end (Ctrl-C)\n"
                "  log [--since TIME] [--json] [--directory DIR | --file FILE] [--unit UNIT]\n"
                "                              pairgate's decisions and events from the journal\n"
-               "  doctor                      check the installation\n"
+               "  doctor [--json] [--bluetooth-config FILE] [--config FILE]\n"
+               "                              what around pairgate undoes it (bluetoothd,\n"
+               "                              other agents, bonds); exit 1 warning, 2 critical\n"
                "\n"
                "Control commands need root or membership of the group pairgate-admin.\n"
                "The system bus is DBUS_SYSTEM_BUS_ADDRESS when set. See pairgatectl(1).\n");

@@ -7,6 +7,7 @@
 #include "agent.h"
 #include "audit.h"
 #include "bdaddr.h"
+#include "limiter.h"
 #include "macro.h"
 #include "pairing-model.h"
 #include "request.h"
@@ -23,6 +24,7 @@ struct Agent {
         DeviceCache *cache;
         const Config *config;
         PolicySet *policies;
+        Limiter *limiter; /* borrowed; NULL: no limits */
         sd_bus_slot *object;
         GHashTable *requests; /* id -> Request* (freed by the table) */
         uint64_t next_id;
@@ -60,9 +62,36 @@ static void reply_outcome(sd_bus_message *m, const RequestOutcome *o) {
                           g_strerror(-r));
 }
 
+/* Limits never lock out a device that the configuration lists (allowlist) or that BlueZ trusts. */
+static bool limits_exempt(Agent *a, const PairingQuery *q) {
+        return q->trusted || policy_set_vouches(a->policies, q);
+}
+
+/* ... nor count their requests against the prompt budget, except a new pairing of a device that
+ * is paired already: an address proves nothing, and that is what someone claiming the owner's
+ * address would ask for. */
+static bool budget_exempt(Agent *a, const PairingQuery *q) {
+        bool pairing = q->method == AGENT_METHOD_REQUEST_CONFIRMATION ||
+                       q->method == AGENT_METHOD_REQUEST_AUTHORIZATION ||
+                       q->method == AGENT_METHOD_REQUEST_PASSKEY ||
+                       q->method == AGENT_METHOD_REQUEST_PIN_CODE;
+
+        return limits_exempt(a, q) && !(pairing && q->paired);
+}
+
+static bool budget_gate(const PairingQuery *q, void *userdata) {
+        Agent *a = userdata;
+
+        return !a->limiter || budget_exempt(a, q) || limiter_take_prompt(a->limiter, q);
+}
+
 static void on_request_finished(Request *r, void *userdata) {
         Agent *a = userdata;
         uint64_t id = request_id(r);
+        const PairingQuery *q = request_query(r);
+
+        if (a->limiter && !request_limited(r) && !limits_exempt(a, q))
+                limiter_note_result(a->limiter, q, request_result(r));
 
         if (a->cb.decided)
                 a->cb.decided(a, request_query(r), request_result(r), a->userdata);
@@ -146,12 +175,24 @@ static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const
         RequestParams p;
         Request *req;
         uint64_t *key;
+        const ChainGate gate = { .pass = budget_gate,
+                                 .userdata = a,
+                                 .reason = "prompt budget spent (limits.prompts_per_minute)" };
 
         fill_query(a, q, method, device, address, adapter, sizeof adapter);
         q->request_id = ++a->next_id;
 
         if (a->stopping)
                 return refuse_at_once(a, m, q, REQUEST_CANCELED, "pairgated is stopping");
+        if (a->limiter && !limits_exempt(a, q) && limiter_refuse_locked_out(a->limiter, q)) {
+                /* No policy runs, nothing is spoken, the call is not held; the per-minute
+                 * summary counts it instead of a record of its own. */
+                RequestOutcome o = { .result = REQUEST_DENY,
+                                     .method = method,
+                                     .reason = "locked out (limits)" };
+                reply_outcome(m, &o);
+                return 1;
+        }
         if (g_hash_table_size(a->requests) >= a->config->max_pending)
                 /* Bounded: beyond max_pending, refuse at once without asking any policy. */
                 return refuse_at_once(a, m, q, REQUEST_DENY,
@@ -165,6 +206,7 @@ static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const
                 .policies = a->policies,
                 .route = config_route(a->config, method),
                 .timeout_usec = (uint64_t) a->config->request_timeout_sec * 1000000ULL,
+                .gate = &gate,
                 .reply = reply_outcome,
                 .finished = on_request_finished,
                 .userdata = a,
@@ -374,6 +416,10 @@ void agent_set_config(Agent *a, const Config *c, PolicySet *policies) {
         a->config = c;
         policy_set_unref(a->policies);
         a->policies = policy_set_ref(policies);
+}
+
+void agent_set_limiter(Agent *a, Limiter *limiter) {
+        a->limiter = limiter;
 }
 
 void agent_cancel_all(Agent *a, const char *reason) {

@@ -3,9 +3,9 @@
  * pairgate decided since start), ForgetDevice (Adapter1.RemoveDevice + the history) and
  * LiftLockout.
  *
- * Lockouts (the `limits` section) hook in at two places, both here: device_lockout_until() gives
- * LockedUntilRealtime and lift_lockout() ends one. Until lockouts exist, nobody is locked out and
- * LiftLockout answers NotFound. */
+ * Lockouts (the `limits` section) come from the limiter (pairgated/limiter.c): ListDevices lists
+ * the devices locked out with their LockedUntilRealtime (also those pairgate knows of only by
+ * their lockout, kept across a restart), LiftLockout ends one, ForgetDevice forgets it. */
 #include <errno.h>
 #include <inttypes.h>
 
@@ -22,16 +22,30 @@ typedef struct ControlForget {
         sd_bus_slot *slot;
 } ControlForget;
 
-/* ---- lockout hook (limits) ------------------------------------------------------------------ */
+/* ---- lockouts (limits, pairgated/limiter.c) ---------------------------------------------------
+ */
 
 /* CLOCK_REALTIME µs until which address is locked out, 0 when it is not. */
 static uint64_t device_lockout_until(Control *c, const char *address) {
-        return 0;
+        return c->limiter ? limiter_locked_until(c->limiter, address) : 0;
 }
 
 /* End address's lockout: 0, or -ENOENT when it is not locked out. */
-static int lift_lockout(Control *c, const char *address) {
-        return -ENOENT;
+static int lift_lockout(Control *c, const char *address, uint32_t uid) {
+        _cleanup_free_ char *by = g_strdup_printf("uid %" PRIu32 " (control interface)", uid);
+
+        return c->limiter ? limiter_lift(c->limiter, address, by) : -ENOENT;
+}
+
+/* Forget what the limits know of address (its lockout, its refusals); whether it was locked
+ * out. */
+static bool forget_lockout(Control *c, const char *address, uint32_t uid) {
+        _cleanup_free_ char *by = g_strdup_printf("uid %" PRIu32 " (control interface)", uid);
+        bool locked = device_lockout_until(c, address) > 0;
+
+        if (c->limiter)
+                limiter_forget(c->limiter, address, by);
+        return locked;
 }
 
 /* ---- ListDevices ---------------------------------------------------------------------------- */
@@ -125,6 +139,20 @@ static void list_history_entry(const DeviceHistoryEntry *h, void *userdata) {
         if (s->r < 0 || g_hash_table_contains(s->seen, h->address))
                 return;
         e.allowlisted = g_hash_table_remove(s->allow, h->address);
+        g_hash_table_add(s->seen, g_strdup(h->address));
+        s->r = append_device(s->control, s->reply, &e);
+}
+
+/* A device pairgate knows of only by its lockout (a stranger that never reached BlueZ's list, or
+ * one restored from the state file). */
+static void list_locked(const char *address, uint64_t until, void *userdata) {
+        ListState *s = userdata;
+        DeviceEntry e = { .address = address };
+
+        if (s->r < 0 || g_hash_table_contains(s->seen, address))
+                return;
+        e.allowlisted = g_hash_table_remove(s->allow, address);
+        g_hash_table_add(s->seen, g_strdup(address));
         s->r = append_device(s->control, s->reply, &e);
 }
 
@@ -164,6 +192,8 @@ int control_method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error 
                 g_hash_table_remove(allow, key);
         s = (ListState){ .control = c, .reply = reply, .allow = allow, .seen = seen, .r = r };
         device_history_foreach(c->history, list_history_entry, &s);
+        if (c->limiter)
+                limiter_foreach_locked(c->limiter, list_locked, &s);
         r = s.r;
         g_hash_table_iter_init(&it, allow);
         while (r >= 0 && g_hash_table_iter_next(&it, &key, NULL)) {
@@ -229,7 +259,7 @@ int control_method_forget_device(sd_bus_message *m, void *userdata, sd_bus_error
                                         "Not a Bluetooth address (AA:BB:CC:DD:EE:FF)");
         d = owner ? device_cache_find_address(c->cache, NULL, addr) : NULL;
         had_history = device_history_forget(c->history, addr);
-        had_lockout = lift_lockout(c, addr) >= 0;
+        had_lockout = forget_lockout(c, addr, uid);
         if (!d && !had_history && !had_lockout)
                 return sd_bus_error_setf(error, CONTROL_ERROR_NOT_FOUND,
                                          "Neither bluetoothd nor pairgate knows %s", addr);
@@ -288,7 +318,7 @@ int control_method_lift_lockout(sd_bus_message *m, void *userdata, sd_bus_error 
         if (!bdaddr_normalize(arg, addr))
                 return sd_bus_error_set(error, CONTROL_ERROR_INVALID_ARGS,
                                         "Not a Bluetooth address (AA:BB:CC:DD:EE:FF)");
-        if (lift_lockout(c, addr) < 0)
+        if (lift_lockout(c, addr, uid) < 0)
                 return sd_bus_error_setf(error, CONTROL_ERROR_NOT_FOUND, "%s is not locked out",
                                          addr);
         msg = g_strdup_printf("Lockout of %s lifted through the control interface by uid %" PRIu32,

@@ -359,6 +359,7 @@ int control_new(Control **ret, const ControlEnv *env) {
         c->cache = env->cache;
         c->history = env->history;
         c->trust = env->trust;
+        c->limiter = env->limiter;
         c->config_path = env->config_path;
         r = sd_bus_add_object_vtable(c->bus, &c->object, CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
                                      control_vtable, c);

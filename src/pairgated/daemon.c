@@ -14,6 +14,8 @@
 #include "device-cache.h"
 #include "device-history.h"
 #include "explain.h"
+#include "limiter.h"
+#include "limits-state.h"
 #include "macro.h"
 #include "pairing-window.h"
 #include "request.h"
@@ -32,6 +34,7 @@ struct Daemon {
         Bluez *bluez;
         Agent *agent;
         Trust *trust;
+        Limiter *limiter;
         PairingWindow *window;  /* created with the first window = { ... } section, kept after */
         bool window_enabled;    /* the current configuration has that section */
         DeviceHistory *history; /* what pairgate decided about each device since start */
@@ -241,6 +244,7 @@ static void reload(Daemon *d) {
         window_commit(d, w, &ws);
         window_settings_clear(&ws);
         trust_set_enabled(d->trust, c->trust_on_approve);
+        limiter_configure(d->limiter, &c->limits);
         agent_set_config(d->agent, c, ps);
         control_set_config(d->control, c, d->window_enabled ? d->window : NULL);
         policy_set_unref(d->policies);
@@ -302,7 +306,8 @@ Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
         d->control = control_free(d->control);
-        agent_free(d->agent); /* answers anything still held */
+        agent_free(d->agent);     /* answers anything still held */
+        limiter_free(d->limiter); /* writes the last summaries and the state */
         device_history_free(d->history);
         policy_set_unref(d->policies); /* policies may listen to the device cache */
         pairing_window_free(d->window, "pairgated is stopping");
@@ -321,6 +326,20 @@ Daemon *daemon_free(Daemon *d) {
         return NULL;
 }
 
+/* The lockout state file: in the unit's StateDirectory (systemd passes it as $STATE_DIRECTORY,
+ * the first of a colon-separated list), else the compiled-in one. */
+static char *limits_state_path(void) {
+        const char *dir = getenv("STATE_DIRECTORY");
+        _cleanup_free_ char *first = NULL;
+
+        if (dir && *dir) {
+                const char *colon = strchr(dir, ':');
+                first = colon ? g_strndup(dir, (gsize) (colon - dir)) : g_strdup(dir);
+                return g_build_filename(first, LIMITS_STATE_FILE, NULL);
+        }
+        return g_build_filename(PAIRGATE_STATEDIR, LIMITS_STATE_FILE, NULL);
+}
+
 static int setup(Daemon *d) {
         static const BluezCallbacks bluez_cb = { .state_changed = on_state_changed };
         static const AgentCallbacks agent_cb = { .released = on_released,
@@ -333,7 +352,7 @@ static int setup(Daemon *d) {
         PairingWindow *w = NULL;
         WindowSettings ws = { 0 };
         sigset_t mask;
-        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ char *error = NULL, *state_path = NULL;
         int r;
 
         r = sd_event_default(&d->event);
@@ -374,6 +393,9 @@ static int setup(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot watch BlueZ devices: %s", g_strerror(-r));
         (void) trust_new(&d->trust, d->bus, d->owner, d->cache);
+        state_path = limits_state_path();
+        (void) limiter_new(&d->limiter, d->event, d->bus, d->owner, state_path);
+        limiter_configure(d->limiter, &d->config->limits);
         trust_set_enabled(d->trust, d->config->trust_on_approve);
         env = (PolicyEnv){ .event = d->event,
                            .bus = d->bus,
@@ -402,6 +424,7 @@ static int setup(Daemon *d) {
         if (r < 0)
                 return log_error_errno(r, "Cannot export the agent object: %s", g_strerror(-r));
         agent_set_config(d->agent, d->config, d->policies);
+        agent_set_limiter(d->agent, d->limiter);
         d->history = device_history_new(DEVICE_HISTORY_MAX);
         cenv = (ControlEnv){ .bus = d->bus,
                              .event = d->event,
@@ -411,6 +434,7 @@ static int setup(Daemon *d) {
                              .cache = d->cache,
                              .history = d->history,
                              .trust = d->trust,
+                             .limiter = d->limiter,
                              .config_path = d->config_path };
         r = control_new(&d->control, &cenv);
         if (r < 0)

@@ -130,6 +130,15 @@ static int allowlist_decide(Policy *p, const PairingQuery *q, policy_done_t done
         return 1;
 }
 
+/* Listed devices are never locked out nor counted against the prompt budget (limits). */
+static bool allowlist_vouches(Policy *p, const PairingQuery *q) {
+        Allowlist *a = p->data;
+        char addr[BDADDR_STRLEN];
+
+        return q->address && bdaddr_normalize(q->address, addr) &&
+               g_hash_table_contains(a->addresses, addr);
+}
+
 static bool allowlist_can_allow(const config_setting_t *section, AgentMethod m) {
         return m == AGENT_METHOD_REQUEST_CONFIRMATION || m == AGENT_METHOD_REQUEST_AUTHORIZATION ||
                m == AGENT_METHOD_AUTHORIZE_SERVICE;
@@ -142,4 +151,5 @@ const PolicyOps allowlist_policy_ops = {
         .init = allowlist_init,
         .done = allowlist_done,
         .decide = allowlist_decide,
+        .vouches = allowlist_vouches,
 };

@@ -424,6 +424,7 @@ static bool button_can_allow(const config_setting_t *section, AgentMethod m) {
 const PolicyOps button_policy_ops = {
         .can_allow = button_can_allow,
         .name = "button",
+        .involves_person = true,
         .needs_section = true,
         .size = sizeof(ButtonPolicy),
         .init = button_init,

@@ -373,6 +373,7 @@ bool keypad_policy_input_is_open(Policy *p) {
 
 const PolicyOps keypad_policy_ops = {
         .name = "keypad",
+        .involves_person = true,
         .size = sizeof(KeypadPolicy),
         .needs_section = true,
         .init = keypad_init,

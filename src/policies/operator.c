@@ -73,6 +73,7 @@ static bool operator_can_allow(const config_setting_t *section, AgentMethod m) {
 
 const PolicyOps operator_policy_ops = {
         .name = "operator",
+        .involves_person = true,
         .size = sizeof(OperatorPolicy),
         .init = operator_init,
         .done = operator_done,

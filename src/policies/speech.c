@@ -590,6 +590,7 @@ static bool speech_can_allow(const config_setting_t *section, AgentMethod m) {
 const PolicyOps speech_policy_ops = {
         .can_allow = speech_can_allow,
         .name = "speech",
+        .involves_person = true,
         .size = sizeof(SpeechPolicy),
         .init = speech_init,
         .done = speech_done,

@@ -369,6 +369,26 @@ class Ctl(CtlBase):
         self.assertEqual(res.errtext.count('\n'), 1, res)
         self.assertIs(self.ctl_json('status', '--json')['window_configured'], False)
 
+    def test_lockout_shown_and_lifted(self):
+        # limits (issue #14): a stranger refused twice is locked out; devices says until when,
+        # lift ends it
+        self.start(routes={'RequestConfirmation': ['allowlist']}, extra=WINDOW +
+                   'limits = { lockout_after = 2; prompts_per_minute = 0; };\n',
+                   env={'STATE_DIRECTORY': self.workdir})
+        for _ in range(2):
+            c = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(123456))
+            self.assertTrue(c.wait(3))
+        rec = self.daemon.wait_audit(3, event='lockout-started', address=STRANGER)[0]
+        devs = {d['address']: d for d in self.ctl_json('devices', '--json')}
+        self.assertEqual(devs[STRANGER]['locked_until_usec'], int(rec['until']), devs)
+        self.assertRegex(self.ctl('devices').text, r'%s "Stranger".*; locked out until ' % STRANGER)
+        res = self.ctl('lift', STRANGER.lower())
+        self.assertOk(res)
+        self.assertEqual(res.text, '%s is no longer locked out\n' % STRANGER)
+        self.daemon.wait_audit(3, event='lockout-ended', address=STRANGER)
+        self.assertFails(self.ctl('lift', STRANGER),
+                         'pairgatectl: not found: %s is not locked out' % STRANGER)
+
     def test_devices_and_forget(self):
         self.start()
         call, rid = self.hold()

@@ -274,6 +274,9 @@ class AgentProc:
         for k in ("JOURNAL_STREAM", "INVOCATION_ID", "NOTIFY_SOCKET"):
             env.pop(k, None)
         env.update(PLAN.get("agent_env", {}))
+        # The lockout state file (limits) of the unit's StateDirectory: here a tmpfs directory.
+        os.makedirs(os.path.join(WORK, "state"), exist_ok=True)
+        env.setdefault("STATE_DIRECTORY", os.path.join(WORK, "state"))
         self.logf = open(os.path.join(RES, "agent.log"), "a")
         self.logf.write("=== start #%d at %.2f: %s\n" % (self.starts, now(), " ".join(cmd)))
         self.logf.flush()
@@ -1596,6 +1599,74 @@ class Runner:
                                                                  self.ensure_initiator("DisplayYesNo")))
         log("case %-45s %5.2fs%s" % (case["id"], rec["duration_s"], "  ERROR " + rec["error"] if "error" in rec else ""))
 
+    # --- limits (issue #14): a stranger retries pairing in a loop and is locked out, while the
+    # owner's trusted phone still connects. The owner is the BR/EDR initiator (hci3 -> hci2,
+    # allowlisted: paired and trusted first), the stranger the LE initiator (hci1 -> hci0).
+    def run_limits_case(self, case):
+        rec = {"id": case["id"], "kind": "limits", "t_start": round(now(), 2),
+               "owner": self.addr["hci3"], "stranger": self.addr["hci1"]}
+        t = time.monotonic()
+        self.case_calls = []
+        self.pending_passkey = None
+        self.case_display_passkey = None
+        self.case_passkey_mode = "from-audit"
+        self.profile_events = []
+        self.case_button = None
+        self.case_button_waits = []
+        self.journey = {"uuid": case["uuid"]}  # connect_profile's profile
+        mark = self.agent.mark()
+        btmon = None
+        try:
+            btmon, btmon_path = self.btmon_start(case["id"])
+            for hci, peer in (("hci2", "hci3"), ("hci3", "hci2"), ("hci0", "hci1"), ("hci1", "hci0")):
+                self.forget(hci, peer)
+            self.unregister_profile()
+            self.register_profile({"uuid": case["uuid"], "channel": 7})
+            if self.agent.alive():  # a fresh pairgated: no refusals counted yet
+                self.agent.stop()
+            if not self.ensure_agent(case["conf"]):
+                raise RuntimeError("pairgated did not log 'audit event=registered' within 20 s")
+            self.ensure_sc("hci1", True)
+            self.ensure_sc("hci0", True)
+            o = rec["owner_pairing"] = self.pair_phone("hci3", "hci2")
+            rec["owner_trusted_after_s"] = self.wait_dev("hci2", "hci3", "Trusted", True, 5) \
+                if o["pair"].get("ok") else None
+            self.disconnect_link("hci3", "hci2")
+            pump(0.5)
+            rec["attempts"] = []
+            for i in range(case["attempts"]):
+                a = self.pair_phone("hci1", "hci0", "le")
+                a["speaker_sees_phone"] = self.dev_state("hci0", "hci1")
+                a["cleanup"] = self.stranger_leaves("hci1", "hci0", "le")
+                rec["attempts"].append(a)
+                if i == case["owner_after"]:
+                    # the stranger is locked out by now: the owner's phone connects its profile
+                    pmark, cmark = self.agent.mark(), len(self.case_calls)
+                    p = rec["owner_profile"] = self.connect_profile("hci3", "hci2")
+                    p["agent_lines"] = self.agent.since(pmark)
+                    p["initiator_calls"] = self.case_calls[cmark:]
+                    self.disconnect_link("hci3", "hci2")
+                    pump(0.3)
+            # the summary of the refusals while locked out is written at the latest at exit
+            smark = self.agent.mark()
+            rec["agent_exit"] = self.agent.stop()
+            rec["exit_lines"] = self.agent.since(smark)
+        except Exception as e:
+            rec["error"] = "%s: %s" % (type(e).__name__, e)
+            rec["traceback"] = traceback.format_exc()
+        finally:
+            self.unregister_profile()
+            for hci, peer in (("hci2", "hci3"), ("hci3", "hci2"), ("hci0", "hci1"), ("hci1", "hci0")):
+                self.forget(hci, peer)
+            if btmon:
+                self.btmon_stop(btmon, btmon_path, rec, case["id"])
+        rec["agent_lines"] = self.agent.since(mark)
+        rec["initiator_calls"] = self.case_calls
+        rec["profile_events"] = self.profile_events
+        rec["agent_alive"] = self.agent.alive()
+        self.finish_record(rec, case, t)
+        log("case %-45s %5.2fs%s" % (case["id"], rec["duration_s"], "  ERROR " + rec["error"] if "error" in rec else ""))
+
     def run(self):
         deadline = PLAN.get("deadline_s", 600)
         self.setup()
@@ -1606,6 +1677,9 @@ class Runner:
                 continue
             if case["kind"] == "journey":
                 self.run_journey_case(case)
+                continue
+            if case["kind"] == "limits":
+                self.run_limits_case(case)
                 continue
             oopses = kernel_oopses()
             rec = self.run_case(case)
@@ -1752,6 +1826,85 @@ class SystemdRunner(Runner):
         self.save()
         return r
 
+    def doctor(self, name):
+        """`pairgatectl doctor --json` and its text form, both saved; the JSON's exit status."""
+        slug = name.replace(" ", "-")
+        rc, _ = self.step(name, ["pairgatectl", "doctor", "--json"], timeout=60, save=slug + ".json")
+        self.step(name + " (text)", ["pairgatectl", "doctor"], timeout=60, save=slug + ".txt")
+        return rc
+
+    def doctor_steps(self):
+        main_conf = "/etc/bluetooth/main.conf"
+        saved = open(main_conf).read() if os.path.exists(main_conf) else None
+        try:
+            # A clean set-up: JustWorksRepairing = confirm, bluetoothd without its battery plugin
+            # (the drop-in above), pairgated registered.
+            with open(main_conf, "w") as fd:
+                fd.write("[General]\nJustWorksRepairing = confirm\n")
+            self.doctor("doctor clean")
+            # The broken one: JustWorksRepairing = always (doctor judges the file bluetoothd reads
+            # at its next start).
+            with open(main_conf, "w") as fd:
+                fd.write("[General]\nJustWorksRepairing = always\n")
+            self.doctor("doctor jw-always")
+            with open(main_conf, "w") as fd:
+                fd.write("[General]\nJustWorksRepairing = confirm\n")
+            # A second program made default agent: an interactive bluetoothctl (stdin a pipe:
+            # no command on its command line, so it registers its agent, client/main.c) told
+            # "default-agent".
+            log_path = os.path.join(RES, "bluetoothctl.txt")
+            with open(log_path, "w") as logf:
+                p = subprocess.Popen(["bluetoothctl"], stdin=subprocess.PIPE, stdout=logf,
+                                     stderr=subprocess.STDOUT)
+                try:
+                    pump(2.0)
+                    p.stdin.write(b"default-agent\n")
+                    p.stdin.flush()
+                    pump(2.0)
+                    self.doctor("doctor other agent")
+                    p.stdin.write(b"quit\n")
+                    p.stdin.flush()
+                    p.wait(10)
+                except Exception:
+                    p.kill()
+                    p.wait()
+                    raise
+            self.rec["facts"]["bluetoothctl_log"] = open(log_path, errors="replace").read()[-2000:]
+        finally:
+            if saved is None:
+                os.unlink(main_conf)
+            else:
+                with open(main_conf, "w") as fd:
+                    fd.write(saved)
+
+    def flood(self, f):
+        """Issue #14: a flood of pairing requests against the installed unit, with the shipped
+        limits, from the fake BlueZ on the system bus (bluetoothd stopped meanwhile); the checks
+        (every call answered and accounted for in the journal, nothing suppressed by journald's
+        rate limit) are made by the host from the journal saved after the stop."""
+        text = ('# written by the e2e systemd case: the flood (issue #14)\ncapability = "DisplayYesNo";\n'
+                'request_timeout = 20;\nroutes = {\n  RequestConfirmation = [ "allowlist", "speech" ];\n};\n'
+                'allowlist = {\n  devices = [ ];\n};\nspeech = {\n  command = [ "/bin/true" ];\n};\n'
+                'limits = {\n  lockout_after = 3;\n  lockout_window = 600;\n  lockout_time = 900;\n'
+                '  prompts_per_minute = 6;\n};\n')
+        with open("/etc/pairgate/pairgate.conf", "w") as fh:
+            fh.write(text)
+        with open(os.path.join(RES, "pairgate.conf.flood"), "w") as fh:
+            fh.write(text)
+        self.step("reload pairgate (flood)", ["systemctl", "reload", "pairgate"], timeout=60)
+        self.step("stop bluetooth (flood)", ["systemctl", "stop", "bluetooth"], timeout=60)
+        rc, out = self.step("flood", [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                   "flood-fake.py"),
+                                      "--requests", str(PLAN.get("flood_requests", 10000)),
+                                      "--max-seconds", "90"], timeout=200)
+        try:
+            f["flood"] = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            f["flood"] = {"error": out[-2000:]}
+        self.step("start bluetooth (after the flood)", ["systemctl", "start", "bluetooth"], timeout=60)
+        self.step("journald messages", ["journalctl", "-u", "systemd-journald", "--no-pager"],
+                  save="journal-journald.txt")
+
     def run(self):
         f = self.rec["facts"]
         f["pid1"] = open("/proc/1/comm").read().strip()
@@ -1772,11 +1925,12 @@ class SystemdRunner(Runner):
                                       "/etc/dbus-1/system.d/bluetooth.conf"])
         self.step("installed unit", ["systemctl", "cat", "pairgate"], save="pairgate.service.installed")
         # Controllers (transient unit) and bluetoothd (Debian's bluetooth.service, -E for the
-        # initiator's ConnectDevice: a drop-in under /run). The drop-in comes first: udev starts
+        # initiator's ConnectDevice, --noplugin=battery as docs/troubleshooting.md recommends for a
+        # speaker (and as pairgatectl doctor checks): a drop-in under /run). The drop-in comes first: udev starts
         # bluetooth.service (bluetooth.target) as soon as hci0 appears.
         os.makedirs("/run/systemd/system/bluetooth.service.d", exist_ok=True)
         with open("/run/systemd/system/bluetooth.service.d/e2e.conf", "w") as fd:
-            fd.write("[Service]\nExecStart=\nExecStart=/usr/libexec/bluetooth/bluetoothd -E\n")
+            fd.write("[Service]\nExecStart=\nExecStart=/usr/libexec/bluetooth/bluetoothd -E --noplugin=battery\n")
         self.step("daemon-reload (bluetooth drop-in)", ["systemctl", "daemon-reload"])
         self.step("modprobe hci_vhci", ["modprobe", "hci_vhci"])
         sh(["btvirt", "--help"])
@@ -1868,6 +2022,9 @@ class SystemdRunner(Runner):
                   ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "pairgatectl", "status"])
         self.step("pairgatectl log --json", ["pairgatectl", "log", "--json"], save="pairgatectl-log.json")
         self.step("pairgatectl log", ["pairgatectl", "log"], save="pairgatectl-log.txt")
+        # pairgatectl doctor (issue #15) against this real bluetoothd, as root, installed above.
+        self.doctor_steps()
+        self.flood(f)
         # Stop, then read what the journal kept.
         self.step("stop pairgate", ["systemctl", "stop", "pairgate"], timeout=60)
         f["show_after_stop"] = self.show("show after stop")

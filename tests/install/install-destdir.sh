@@ -73,7 +73,7 @@ check_prefix() { # prefix
     # Exactly these files, nothing elsewhere.
     (cd "$D" && find . -type f | sed 's|^\.||' | sort) >"$tmp/files"
     n=$(wc -l <"$tmp/files")
-    [ "$n" -eq 12 ] || { cat "$tmp/files"; bad "expected 12 installed files, found $n"; }
+    [ "$n" -eq 13 ] || { cat "$tmp/files"; bad "expected 13 installed files, found $n"; }
 
     if [ -x "$D$sbin/pairgated" ]; then ok "$sbin/pairgated (executable)"; else bad "no executable $sbin/pairgated"; fi
     if [ -x "$D$prefix/bin/pairgatectl" ]; then ok "$prefix/bin/pairgatectl (executable)"; else bad "no executable $prefix/bin/pairgatectl"; fi
@@ -87,6 +87,9 @@ check_prefix() { # prefix
     check_file "$prefix/share/man/man5/pairgate.conf.5"
     check_file "$prefix/share/man/man1/pairgatectl.1"
     check_file "$prefix/share/bash-completion/completions/pairgatectl" "$src/shell-completion/pairgatectl.bash"
+    # The agent lock is shipped but not enabled: never in the D-Bus policy directory.
+    check_file "$prefix/share/pairgate/pairgate-agent-lock.conf" "$src/systemd/pairgate-agent-lock.conf"
+    if [ -e "$D$dbusdir/pairgate-agent-lock.conf" ]; then bad "the agent lock is enabled by the install"; else ok "agent lock not in $dbusdir"; fi
 
     # The unit starts the binary that was installed with it.
     if [ -f "$D$unitdir/pairgate.service" ]; then

@@ -36,8 +36,8 @@ t() { # expected words... (the last word is the one being completed)
                 fail=1
         fi
 }
-echo "1..11"
-t "status pending approve deny passkey pin window devices forget watch log doctor --help --version" pairgatectl ""
+echo "1..14"
+t "status pending approve deny passkey pin window devices forget lift watch log doctor --help --version" pairgatectl ""
 t "pending passkey pin" pairgatectl p
 t "open close" pairgatectl window ""
 t "--json" pairgatectl pending --
@@ -47,6 +47,9 @@ t "AA:BB:CC:DD:EE:FF" pairgatectl forget A
 t "AA:BB:CC:DD:EE:FF 11:22:33:44:55:66" pairgatectl forget ""
 # as bash splits "forget AA:BB:C" at the colons: what follows the last one is offered
 LINE="pairgatectl forget AA:BB:C" t "CC:DD:EE:FF" pairgatectl forget AA : BB : C
+t "AA:BB:CC:DD:EE:FF" pairgatectl lift A
 t "--since --json --directory --file --unit" pairgatectl log --
 t "today" pairgatectl log --since to
+t "--json --bluetooth-config --config --root --no-bus" pairgatectl doctor --
+t "--bluetooth-config" pairgatectl doctor --b
 exit $fail

@@ -86,6 +86,13 @@ static void test_shipped_file(void) {
          * listed devices. */
         g_assert_cmpint(c->capability, ==, CAPABILITY_DISPLAY_YES_NO);
         g_assert_true(c->trust_on_approve);
+        /* Limits are on in the shipped file, with the documented defaults. */
+        g_assert_true(c->has_limits);
+        g_assert_cmpuint(c->limits.lockout_after, ==, LIMITS_DEFAULT_LOCKOUT_AFTER);
+        g_assert_cmpuint(c->limits.lockout_window_sec, ==, LIMITS_DEFAULT_LOCKOUT_WINDOW_SEC);
+        g_assert_cmpuint(c->limits.lockout_time_sec, ==, LIMITS_DEFAULT_LOCKOUT_TIME_SEC);
+        g_assert_cmpuint(c->limits.prompts_per_minute, ==, LIMITS_DEFAULT_PROMPTS_PER_MINUTE);
+        g_assert_false(c->limits.block);
         devices = config_setting_get_member(config_policy_section(c, "allowlist"), "devices");
         g_assert_nonnull(devices);
         g_assert_cmpint(config_setting_length(devices), ==, 0);
@@ -146,6 +153,46 @@ static void test_errors(void) {
                    "policy 'button' needs a 'button = { ... };' section");
 }
 
+static void test_limits(void) {
+        Config *c = load_ok("");
+
+        /* No section: no limits. */
+        g_assert_false(c->has_limits);
+        g_assert_cmpuint(c->limits.lockout_time_sec, ==, 0);
+        g_assert_cmpuint(c->limits.prompts_per_minute, ==, 0);
+        config_free(c);
+
+        /* An empty section: the documented defaults. */
+        c = load_ok("limits = { };\n");
+        g_assert_true(c->has_limits);
+        g_assert_cmpuint(c->limits.lockout_after, ==, 3);
+        g_assert_cmpuint(c->limits.lockout_window_sec, ==, 600);
+        g_assert_cmpuint(c->limits.lockout_time_sec, ==, 900);
+        g_assert_cmpuint(c->limits.prompts_per_minute, ==, 6);
+        g_assert_false(c->limits.block);
+        config_free(c);
+
+        c = load_ok("limits = { lockout_after = 5; lockout_window = 60; lockout_time = 0;\n"
+                    "  prompts_per_minute = 0; };\n");
+        g_assert_cmpuint(c->limits.lockout_after, ==, 5);
+        g_assert_cmpuint(c->limits.lockout_window_sec, ==, 60);
+        g_assert_cmpuint(c->limits.lockout_time_sec, ==, 0);
+        g_assert_cmpuint(c->limits.prompts_per_minute, ==, 0);
+        config_free(c);
+
+        load_fails("limits = 3;\n", 1, "'limits' must be a group");
+        load_fails("limits = {\n  lockout_after = 0;\n};\n", 2,
+                   "limits.lockout_after = 0 is out of range (1..100)");
+        load_fails("limits = {\n\n  lockout_window = 86401;\n};\n", 3,
+                   "limits.lockout_window = 86401 is out of range (1..86400)");
+        load_fails("limits = {\n  lockout_time = -1;\n};\n", 2, "out of range (0..604800)");
+        load_fails("limits = {\n  prompts_per_minute = 601;\n};\n", 2, "out of range (0..600)");
+        load_fails("limits = {\n  prompts_per_minute = \"6\";\n};\n", 2, "must be an integer");
+        load_fails("limits = {\n  block = 1;\n};\n", 2, "limits.block must be true or false");
+        load_fails("limits = {\n  lockout_time = 0;\n  block = true;\n};\n", 3, "needs lockouts");
+        load_fails("limits = {\n  lockouts = 3;\n};\n", 2, "limits: unknown key 'lockouts'");
+}
+
 /* operator: needs no section; an empty one is fine; keys are errors with their line. */
 static void test_operator(void) {
         config_free(load_ok("routes = {\n  RequestPasskey = [ \"operator\" ];\n"
@@ -186,5 +233,6 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/config/errors", test_errors);
         g_test_add_func("/config/operator", test_operator);
         g_test_add_func("/config/file-errors", test_file_errors);
+        g_test_add_func("/config/limits", test_limits);
         return g_test_run();
 }
