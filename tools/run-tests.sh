@@ -12,7 +12,20 @@ start=$(date +%s)
 # The cross tests (ctest -L cross) run for arm64 only here: each architecture's cross build and
 # qemu run costs minutes of CI; cross/armhf reports SKIP unless its tools were installed
 # (CROSS_ARCHS=armhf tools/install-deps.sh cross).
-CROSS_ARCHS=${CROSS_ARCHS:-arm64} tools/install-deps.sh build deb runtime test cross e2e
+tools/install-deps.sh build deb runtime test e2e
+# The cross tools come from a foreign architecture's package lists: when a mirror cannot serve
+# them, the rest of the suite still runs and cross/* says SKIP with the reason (the architecture
+# is taken out again so that apt-get keeps working for everything else).
+cross_archs=${CROSS_ARCHS:-arm64}
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+if ! CROSS_ARCHS=$cross_archs tools/install-deps.sh cross; then
+    echo "run-tests: the cross tools for $cross_archs could not be installed: cross/* will SKIP"
+    for a in $cross_archs; do
+        [ -n "$(dpkg-query -W -f='${binary:Package}\n' "*:$a" 2>/dev/null)" ] ||
+            $sudo dpkg --remove-architecture "$a" 2>/dev/null || true
+    done
+fi
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DPAIRGATE_WERROR=ON -DPAIRGATE_SANITIZE=ON \
         -DPAIRGATE_TEST_POLICIES=ON -DBUILD_TESTING=ON
 cmake --build build-test -j"$(nproc)"
