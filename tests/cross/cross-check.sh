@@ -39,7 +39,7 @@ if ! cmake -S "$src" -B "$out" -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSO
 fi
 # The unit tests' programs (a unit test can also be a script: no target to build).
 all_targets=$(cmake --build "$out" --target help 2>/dev/null | sed -n 's/^\.\.\. \([^ ]*\).*/\1/p')
-targets=$(cd "$out" && ctest -N -L '^unit$' | sed -n 's|^ *Test *#[0-9]*: unit/||p' |
+targets=$(cd "$out" && ctest -N -L '^unit$' -LE '^fuzz$' | sed -n 's|^ *Test *#[0-9]*: unit/||p' |
     while read -r t; do printf '%s\n' "$all_targets" | grep -qx "$t" && echo "$t"; done || true)
 [ -n "$targets" ] || { echo "FAIL: $arch: no unit test programs found (ctest -N -L unit)"; exit 1; }
 # shellcheck disable=SC2086
@@ -70,7 +70,7 @@ qemu_cases="test-button|-s /button/input/fifo -s /button/input/appears-later -s 
 test-speech|-p /speech/config-errors -p /speech/texts -p /speech/custom-texts-and-names -p /speech/no-shell -p /speech/hostile-text-one-argument -p /speech/pin-never-in-argv -p /speech/no-option-in-argv"
 t0=$(date +%s)
 exclude=$(printf '%s\n' "$qemu_cases" | cut -d'|' -f1 | paste -sd'|' -)
-if (cd "$out" && ctest -L '^unit$' -E "^unit/($exclude)\$" --output-on-failure -j"$(nproc)" --timeout 300); then
+if (cd "$out" && ctest -L '^unit$' -LE '^fuzz$' -E "^unit/($exclude)\$" --output-on-failure -j"$(nproc)" --timeout 300); then
     echo "ok   $arch: unit tests pass under $qemu ($(( $(date +%s) - t0 )) s)"
 else
     echo "FAIL: $arch: unit tests under $qemu"
