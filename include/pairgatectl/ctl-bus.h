@@ -5,6 +5,7 @@
  * connection, method calls on org.pairgate.Control1, and D-Bus errors turned into one plain
  * sentence for the user. */
 
+#include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -22,6 +23,11 @@ int ctl_bus_open(sd_bus **ret);
  * D-Bus error, prints the one-line error for ctx and returns <0; *ret_reply may be NULL. */
 int ctl_call(sd_bus *bus, const CtlContext *ctx, sd_bus_message **ret_reply, const char *member,
              const char *types, ...);
+
+/* Opens the bus, calls member (no arguments) and reads its aa{sv} answer into *ret (*ret_n
+ * dictionaries; free with ctl_dict_array_free). Prints the one-line error and returns <0. */
+typedef struct CtlDict CtlDict;
+int ctl_call_list(const char *member, CtlDict **ret, size_t *ret_n);
 
 /* The one sentence (without program name or newline) for a D-Bus error or errno r: a new
  * string. Exposed for doctor and for the tests. */

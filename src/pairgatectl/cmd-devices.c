@@ -94,24 +94,16 @@ static void device_json(JsonWriter *w, const CtlDict *d) {
 }
 
 int cmd_devices(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         CtlDict *devs = NULL;
         size_t n = 0, npos;
         bool json = false;
         const CtlOption opts[] = { { "--json", false, &json, NULL }, { 0 } };
         uint64_t now;
-        int r;
 
         if (ctl_parse_options("devices", argc, argv, opts, NULL, 0, 0, &npos) < 0)
                 return CTL_EXIT_USAGE;
-        if (ctl_bus_open(&bus) < 0 || ctl_call(bus, NULL, &reply, "ListDevices", NULL) < 0)
+        if (ctl_call_list("ListDevices", &devs, &n) < 0)
                 return CTL_EXIT_FAILURE;
-        r = ctl_dict_read_array(reply, &devs, &n);
-        if (r < 0) {
-                ctl_print_error("cannot read pairgated's answer to ListDevices: %s", strerror(-r));
-                return CTL_EXIT_FAILURE;
-        }
         now = ctl_now_realtime();
         if (json) {
                 JsonWriter w;
@@ -130,43 +122,35 @@ int cmd_devices(int argc, char *argv[]) {
         return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILURE;
 }
 
-int cmd_forget(int argc, char *argv[]) {
+/* forget and lift: one address, one call, one line. */
+static int address_command(const char *cmd, int argc, char *argv[], const char *member,
+                           bool about_device, const char *done) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const char *pos[1];
         size_t npos;
         char address[18];
 
-        if (ctl_parse_options("forget", argc, argv, NULL, pos, 1, 1, &npos) < 0)
+        if (ctl_parse_options(cmd, argc, argv, NULL, pos, 1, 1, &npos) < 0)
                 return CTL_EXIT_USAGE;
         if (ctl_parse_address(pos[0], address) < 0) {
-                ctl_print_error("forget: '%s' is not a Bluetooth address (AA:BB:CC:DD:EE:FF)",
+                ctl_print_error("%s: '%s' is not a Bluetooth address (AA:BB:CC:DD:EE:FF)", cmd,
                                 pos[0]);
                 return CTL_EXIT_USAGE;
         }
-        CtlContext ctx = { .address = address };
-        if (ctl_bus_open(&bus) < 0 || ctl_call(bus, &ctx, NULL, "ForgetDevice", "s", address) < 0)
+        CtlContext ctx = { .address = about_device ? address : NULL };
+        if (ctl_bus_open(&bus) < 0 || ctl_call(bus, &ctx, NULL, member, "s", address) < 0)
                 return CTL_EXIT_FAILURE;
-        printf("%s forgotten: bond removed, pairgate's history of it dropped\n", address);
+        printf("%s %s\n", address, done);
         return CTL_EXIT_OK;
 }
 
-int cmd_lift(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *pos[1];
-        size_t npos;
-        char address[18];
+int cmd_forget(int argc, char *argv[]) {
+        return address_command("forget", argc, argv, "ForgetDevice", true,
+                               "forgotten: bond removed, pairgate's history of it dropped");
+}
 
-        if (ctl_parse_options("lift", argc, argv, NULL, pos, 1, 1, &npos) < 0)
-                return CTL_EXIT_USAGE;
-        if (ctl_parse_address(pos[0], address) < 0) {
-                ctl_print_error("lift: '%s' is not a Bluetooth address (AA:BB:CC:DD:EE:FF)",
-                                pos[0]);
-                return CTL_EXIT_USAGE;
-        }
+int cmd_lift(int argc, char *argv[]) {
         /* No address in the context: "not found" is pairgated's own sentence ("... is not locked
          * out"), not the one about unknown devices. */
-        if (ctl_bus_open(&bus) < 0 || ctl_call(bus, NULL, NULL, "LiftLockout", "s", address) < 0)
-                return CTL_EXIT_FAILURE;
-        printf("%s is no longer locked out\n", address);
-        return CTL_EXIT_OK;
+        return address_command("lift", argc, argv, "LiftLockout", false, "is no longer locked out");
 }

@@ -13,24 +13,16 @@
 #include "macro.h"
 
 int cmd_pending(int argc, char *argv[]) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         CtlDict *reqs = NULL;
         size_t n = 0, npos;
         bool json = false;
         const CtlOption opts[] = { { "--json", false, &json, NULL }, { 0 } };
         uint64_t now;
-        int r;
 
         if (ctl_parse_options("pending", argc, argv, opts, NULL, 0, 0, &npos) < 0)
                 return CTL_EXIT_USAGE;
-        if (ctl_bus_open(&bus) < 0 || ctl_call(bus, NULL, &reply, "ListRequests", NULL) < 0)
+        if (ctl_call_list("ListRequests", &reqs, &n) < 0)
                 return CTL_EXIT_FAILURE;
-        r = ctl_dict_read_array(reply, &reqs, &n);
-        if (r < 0) {
-                ctl_print_error("cannot read pairgated's answer to ListRequests: %s", strerror(-r));
-                return CTL_EXIT_FAILURE;
-        }
         now = ctl_now_realtime();
         if (json) {
                 JsonWriter w;

@@ -9,6 +9,7 @@
 
 #include "control-names.h"
 #include "ctl-bus.h"
+#include "ctl-dict.h"
 #include "macro.h"
 #include "text-escape.h"
 
@@ -122,4 +123,21 @@ int ctl_call(sd_bus *bus, const CtlContext *ctx, sd_bus_message **ret_reply, con
         if (ret_reply)
                 *ret_reply = TAKE_PTR(reply);
         return 0;
+}
+
+int ctl_call_list(const char *member, CtlDict **ret, size_t *ret_n) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = ctl_bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = ctl_call(bus, NULL, &reply, member, NULL);
+        if (r < 0)
+                return r;
+        r = ctl_dict_read_array(reply, ret, ret_n);
+        if (r < 0)
+                ctl_print_error("cannot read pairgated's answer to %s: %s", member, strerror(-r));
+        return r;
 }
