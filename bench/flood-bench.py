@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'bus'))
 
 import harness  # noqa: E402
+from proc_stats import mem_kib, cpu_seconds  # noqa: E402
 from harness import Daemon, PrivateBus, make_config  # noqa: E402
 from fake_bluez import FakeBluez, iterate, wait_until  # noqa: E402
 import fake_bluez  # noqa: E402
@@ -46,22 +47,6 @@ from test_speech import FAKE_TTS, group  # noqa: E402
 
 PROMPTS_PER_MINUTE = 6
 PERSON_POLICIES = ('speech', 'button')
-
-
-def mem_kib(pid):
-    out = {}
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            k, _, v = line.partition(':')
-            if k in ('VmRSS', 'VmHWM'):
-                out[k] = int(v.split()[0])
-    return out
-
-
-def cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        rest = f.read().rsplit(')', 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def address(i):

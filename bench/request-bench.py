@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'tests', 'bus'))
 
 import harness  # noqa: E402
+from proc_stats import mem_kib  # noqa: E402
 from harness import Daemon, PrivateBus, make_config  # noqa: E402
 from fake_bluez import FakeBluez, iterate, wait_until  # noqa: E402
 import fake_bluez  # noqa: E402
@@ -43,16 +44,6 @@ import dbus  # noqa: E402
 import dbus.bus  # noqa: E402
 
 REJECTED = 'org.bluez.Error.Rejected'
-
-
-def mem_kib(pid):
-    out = {}
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            k, _, v = line.partition(':')
-            if k in ('VmRSS', 'VmHWM'):
-                out[k] = int(v.split()[0])
-    return out
 
 
 def address(i):
