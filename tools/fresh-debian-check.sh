@@ -52,6 +52,8 @@
 #   the reason.
 # shellcheck disable=SC2317  # the functions the EXIT trap runs are reachable
 set -euo pipefail
+# shellcheck source=tools/lib/debian-root.sh
+. "$(dirname "$0")/lib/debian-root.sh"
 
 keep=0 root='' mirror='' cache='' cmd_umask=022 logdir=''
 extra_env=()
@@ -79,39 +81,11 @@ src=$(git -C "$(dirname "$0")" rev-parse --show-toplevel) || die "not inside a g
 sha=$(git -C "$src" rev-parse HEAD)
 command -v chroot >/dev/null || die "chroot not found"
 
-# The Debian mirror apt uses here: the first deb source for a Debian suite (not -security).
-host_mirror() {
-    {
-        # one-line format: deb [options] URI SUITE COMPONENT...
-        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-            sed -n 's/^[[:space:]]*deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]\{1,\}\)[[:space:]]\{1,\}\([^[:space:]]\{1,\}\).*/\2 \3/p'
-        # deb822 format: stanzas with Types:, URIs:, Suites:
-        for f in /etc/apt/sources.list.d/*.sources; do
-            [ -f "$f" ] || continue
-            awk 'function flush() { if (types ~ /(^| )deb( |$)/ && enabled != "no")
-                                        for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
-                                    types = ""; nu = ns = 0; enabled = "" }
-                 /^[[:space:]]*$/ { flush(); next }
-                 /^#/ { next }
-                 tolower($1) == "types:" { types = " " substr($0, index($0, ":") + 1) " " }
-                 tolower($1) == "uris:" { for (i = 2; i <= NF; i++) u[++nu] = $i }
-                 tolower($1) == "suites:" { for (i = 2; i <= NF; i++) s[++ns] = $i }
-                 tolower($1) == "enabled:" { enabled = tolower($2) }
-                 END { flush() }' "$f"
-        done
-    } | awk '$2 ~ /^(bookworm|trixie|bullseye|forky|sid|stable|testing|unstable|oldstable)(-updates|-backports)?$/ { print $1; exit }'
-}
 if [ -z "$mirror" ]; then
-    mirror=$(host_mirror || true)
+    mirror=$(dr_host_mirror || true)
     mirror=${mirror:-http://deb.debian.org/debian}
 fi
-
-if ! command -v debootstrap >/dev/null; then
-    command -v apt-get >/dev/null || die "debootstrap is missing and there is no apt-get to install it"
-    say "installing debootstrap"
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-fi
+dr_need_debootstrap || die "cannot install debootstrap"
 
 # ---- the root, and the trap that takes it down again -------------------------------------------
 created=0
@@ -132,40 +106,12 @@ case $root in
 esac
 chmod 755 "$root"
 
-# Mount points under the root, deepest first (from this process's mount table).
-mounts_under_root() {
-    awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-# Processes whose root directory is the chroot (a test's daemon, a VM, ...).
-procs_in_root() {
-    local p
-    for p in /proc/[0-9]*; do
-        [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
-    done
-    return 0
-}
 cleanup() {
-    local rc=$? pids m
+    local rc=$?
     trap - EXIT INT TERM HUP
     set +e
-    pids=$(procs_in_root | tr '\n' ' ')
-    if [ -n "$pids" ]; then
-        echo "fresh-debian-check: stopping processes left in the root: $pids"
-        # shellcheck disable=SC2086
-        kill -TERM $pids 2>/dev/null
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            pids=$(procs_in_root | tr '\n' ' ')
-            [ -z "$pids" ] && break
-            sleep 0.5
-        done
-        # shellcheck disable=SC2086
-        [ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 0.5
-    fi
-    for m in $(mounts_under_root); do
-        umount "$m" 2>/dev/null || umount -l "$m" || echo "fresh-debian-check: cannot unmount $m"
-    done
-    if [ -n "$(mounts_under_root)" ]; then
-        echo "fresh-debian-check: still mounted under $root, so it is kept:"; mounts_under_root
+    if ! dr_release "$root" fresh-debian-check; then
+        echo "fresh-debian-check: still mounted under $root, so it is kept:"; dr_mounts_under "$root"
     elif [ "$keep" -eq 1 ]; then
         echo "fresh-debian-check: root kept in $root (chroot $root /bin/bash; delete with rm -rf --one-file-system $root)"
     elif [ "$created" -eq 1 ]; then
@@ -200,32 +146,16 @@ fi
 )
 [ "$(git -C "$logdir/project" rev-parse HEAD)" = "$sha" ] || die "the clone is not at $sha (HEAD moved?)"
 say "debootstrap --variant=minbase bookworm ($arch) from $mirror into $root"
-dbs_opts=(--variant=minbase --arch="$arch")
-if [ -n "$cache" ]; then
-    mkdir -p "$cache/debootstrap" "$cache/apt"
-    cache=$(cd "$cache" && pwd -P)
-    dbs_opts+=(--cache-dir="$cache/debootstrap")
-fi
 t0=$(date +%s)
-debootstrap "${dbs_opts[@]}" bookworm "$root" "$mirror" >"$logdir/debootstrap.log" 2>&1 ||
-    { tail -n 30 "$logdir/debootstrap.log"; die "debootstrap failed"; }
+dr_debootstrap "$root" "$mirror" "$logdir/debootstrap.log" "$cache" || die "debootstrap failed"
+[ -z "$cache" ] || cache=$(cd "$cache" && pwd -P)
 t_debootstrap=$(( $(date +%s) - t0 ))
 echo "debootstrap: ${t_debootstrap} s"
 
 # Set-up that a real system has and a bare chroot lacks (see the top of this file).
 printf '#!/bin/sh\n# fresh-debian-check: no services in a chroot\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
-[ -s "$root/etc/resolv.conf" ] || cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-mount -t proc proc "$root/proc"
-mount --rbind /sys "$root/sys"
-mount --make-rslave "$root/sys"
-mount --rbind /dev "$root/dev"
-mount --make-rslave "$root/dev"
-mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
-mkdir -m 1777 "$root/run/lock"
-if [ -n "$cache" ]; then
-    mount --bind "$cache/apt" "$root/var/cache/apt/archives"
-fi
+dr_mount_system "$root" "$cache"
 
 # The clone made at the start (HEAD of the checkout then), as a user's clone in /root/project.
 mv "$logdir/project" "$root/root/project"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian 12 / Raspberry Pi OS packages pairgate needs, by group, only when missing.
-# Usage: tools/install-deps.sh GROUP...   (build deb runtime test cross e2e)
+# Usage: tools/install-deps.sh GROUP...   (build deb runtime test cross cross-build qemu e2e)
 set -eu
 
 build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev scdoc"
@@ -18,15 +18,19 @@ runtime="bluez dbus systemd espeak-ng"
 # package (ctest package/deb-lintian).
 test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd systemd-journal-remote man-db clang-format clang-tidy sox lintian"
 # Cross-building the package for a Raspberry Pi (tools/build-deb.sh --arch arm64|armhf) and running
-# the cross-built tests under qemu-user (tests/cross/cross-check.sh): Debian's cross toolchains,
-# the build dependencies of those architectures (multiarch: dpkg --add-architecture, below) and
-# qemu-user-static. CROSS_ARCHS (default "arm64 armhf") picks the architectures.
+# the cross-built tests under qemu-user (tests/cross/cross-check.sh): "cross-build" is Debian's
+# cross toolchains and the build dependencies of those architectures (multiarch: dpkg
+# --add-architecture, below), "qemu" is qemu-user-static, "cross" both. CROSS_ARCHS (default
+# "arm64 armhf") picks the architectures. (tools/cross-root.sh installs "cross-build" in a build
+# root instead, when this machine's apt cannot add an architecture.)
 cross_archs=${CROSS_ARCHS:-arm64 armhf}
 cross_libs="libc6-dev libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev pkgconf"
-cross="qemu-user-static"
+qemu="qemu-user-static"
+# (git: tools/build-deb.sh packages the files the checkout tracks)
+cross_build="git"
 for a in $cross_archs; do
-        cross="$cross crossbuild-essential-$a"
-        for l in $cross_libs; do cross="$cross $l:$a"; done
+        cross_build="$cross_build crossbuild-essential-$a"
+        for l in $cross_libs; do cross_build="$cross_build $l:$a"; done
 done
 
 # The fuzz targets (tools/fuzz.sh, part of the test suite) need clang with its libFuzzer and
@@ -38,11 +42,13 @@ for group in "$@"; do
         case "$group" in
         build) pkgs="$pkgs $build" ;;
         deb) pkgs="$pkgs $deb" ;;
-        cross) pkgs="$pkgs $cross" ;;
+        cross) pkgs="$pkgs $cross_build $qemu" ;;
+        cross-build) pkgs="$pkgs $cross_build" ;;
+        qemu) pkgs="$pkgs $qemu" ;;
         runtime) pkgs="$pkgs $runtime" ;;
         test) pkgs="$pkgs $test" ;;
         e2e) ;; # tests/e2e/install-deps.sh, below
-        *) echo "install-deps: unknown group '$group' (build deb runtime test cross e2e)" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group '$group' (build deb runtime test cross cross-build qemu e2e)" >&2; exit 2 ;;
         esac
 done
 
@@ -53,7 +59,7 @@ fi
 
 # A cross group needs its architectures known to dpkg before apt can find their packages.
 for group in "$@"; do
-        [ "$group" = cross ] || continue
+        case $group in cross | cross-build) ;; *) continue ;; esac
         for a in $cross_archs; do
                 if [ "$a" != "$(dpkg --print-architecture)" ] &&
                         ! dpkg --print-foreign-architectures | grep -qx "$a"; then

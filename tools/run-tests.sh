@@ -9,22 +9,31 @@ set -eu
 cd "$(dirname "$0")/.."
 
 start=$(date +%s)
-# The cross tests (ctest -L cross) run for arm64 only here: each architecture's cross build and
-# qemu run costs minutes of CI; cross/armhf reports SKIP unless its tools were installed
-# (CROSS_ARCHS=armhf tools/install-deps.sh cross).
 tools/install-deps.sh build deb runtime test e2e
-# The cross tools come from a foreign architecture's package lists: when a mirror cannot serve
-# them, the rest of the suite still runs and cross/* says SKIP with the reason (the architecture
-# is taken out again so that apt-get keeps working for everything else).
-cross_archs=${CROSS_ARCHS:-arm64}
+# The Raspberry Pi architectures (ctest -L cross: the cross-built unit tests under qemu-user, the
+# architecture's .deb and lintian). Their cross tools come from a foreign architecture's package
+# lists: when this machine's mirror cannot serve them, the architecture is taken out again (so
+# that apt-get keeps working for everything else) and its tools go into a build root instead
+# (tools/cross-root.sh, prepared in the background while the rest builds and runs; about 4
+# minutes: a debootstrap and an apt-get install). CROSS_ARCHS picks the architectures.
+cross_archs=${CROSS_ARCHS:-arm64 armhf}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
-if ! CROSS_ARCHS=$cross_archs tools/install-deps.sh cross; then
-    echo "run-tests: the cross tools for $cross_archs could not be installed: cross/* will SKIP"
-    for a in $cross_archs; do
-        [ -n "$(dpkg-query -W -f='${binary:Package}\n' "*:$a" 2>/dev/null)" ] ||
-            $sudo dpkg --remove-architecture "$a" 2>/dev/null || true
-    done
+root_archs=""
+for a in $cross_archs; do
+    CROSS_ARCHS=$a tools/install-deps.sh cross && continue
+    echo "run-tests: this machine's apt could not install the cross tools for $a: they go into a build root (tools/cross-root.sh)"
+    [ -n "$(dpkg-query -W -f='${binary:Package}\n' "*:$a" 2>/dev/null)" ] ||
+        $sudo dpkg --remove-architecture "$a" 2>/dev/null || true
+    root_archs="$root_archs $a"
+done
+mkdir -p build-test
+prep_pid=""
+if [ -n "$root_archs" ]; then
+    echo "run-tests: preparing the build root for$root_archs in the background (log: build-test/cross-root.log)"
+    (for a in $root_archs; do $sudo tools/cross-root.sh --arch "$a" prepare || echo "run-tests: no build root for $a"; done) \
+        >build-test/cross-root.log 2>&1 &
+    prep_pid=$!
 fi
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DPAIRGATE_WERROR=ON -DPAIRGATE_SANITIZE=ON \
         -DPAIRGATE_TEST_POLICIES=ON -DBUILD_TESTING=ON
@@ -39,7 +48,14 @@ collect_skips() {
          /^SKIP[: ]|\.\.\. skipped |# SKIP|^# .*skipped/ { print "  " name ": " $0 }' \
         build-test/Testing/Temporary/LastTest.log >>"$skips" 2>/dev/null || true
 }
-(cd build-test && ctest --output-on-failure -j2 --timeout 1200 -LE e2e) || status=$?
+(cd build-test && ctest --output-on-failure -j2 --timeout 1200 -LE 'e2e|cross') || status=$?
+collect_skips
+if [ -n "$prep_pid" ]; then
+    wait "$prep_pid" || true
+    echo "== the build root (tools/cross-root.sh):"
+    cat build-test/cross-root.log
+fi
+(cd build-test && ctest --output-on-failure --timeout 1200 -L cross) || status=$?
 collect_skips
 # Every libFuzzer target for a short, bounded time (clang build in build-fuzz; docs/fuzzing.md).
 echo "== tools/fuzz.sh 10"

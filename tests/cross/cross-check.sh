@@ -5,8 +5,12 @@
 # libraries, then runs them under qemu-user: the unit tests (ctest -L unit, qemu as CMake's
 # CMAKE_CROSSCOMPILING_EMULATOR), `pairgated --explain --json` (must equal the native binary's
 # output, when one is given) and `pairgated --check-config` (valid file: 0; broken: 3, file:line).
+# It runs where the cross tools are: on this machine, or in tools/cross-root.sh's build root
+# (tests/cross/cross-test.sh decides).
 # Only what the check needs is built (pairgated and the unit test programs), without sanitizers.
-# Usage: cross-check.sh <arm64|armhf> <source dir> <build dir> [native pairgated]
+# Usage: cross-check.sh <arm64|armhf> <source dir> <build dir> [native pairgated | its output]
+#   (the native pairgated's `--explain --json -c <source dir>/conf/pairgate.conf` output, when the
+#   native binary cannot run where this does)
 # Exit status 77 (SKIP, reason printed) when the cross toolchain, the libraries or qemu-user are
 # missing: CROSS_ARCHS=<arch> tools/install-deps.sh cross installs them.
 set -eu
@@ -26,8 +30,10 @@ done
 command -v cmake >/dev/null || skip "no cmake"
 
 t0=$(date +%s)
-rm -rf "$out"
-log="$out.log"
+# (emptied, not removed: in the build root it is a mount point)
+mkdir -p "$out"
+find "$out" -mindepth 1 -delete
+log="$out/cross-build.log"
 if ! cmake -S "$src" -B "$out" -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$proc" \
     -DCMAKE_C_COMPILER="$triplet-gcc" -DPKG_CONFIG_EXECUTABLE="$(command -v "$triplet-pkg-config")" \
     -DCMAKE_CROSSCOMPILING_EMULATOR="$qemu_bin" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -92,7 +98,11 @@ done || fail=1
 conf="$src/conf/pairgate.conf"
 if "$qemu_bin" "$out/pairgated" --explain --json -c "$conf" >"$out/explain.json" 2>"$out/explain.err"; then
     if [ -n "$native" ]; then
-        "$native" --explain --json -c "$conf" >"$out/explain-native.json" 2>/dev/null || true
+        if [ -x "$native" ]; then
+            "$native" --explain --json -c "$conf" >"$out/explain-native.json" 2>/dev/null || true
+        else
+            cp "$native" "$out/explain-native.json"
+        fi
         if cmp -s "$out/explain.json" "$out/explain-native.json"; then
             echo "ok   $arch: pairgated --explain --json equals the native binary's ($(wc -c <"$out/explain.json") bytes)"
         else

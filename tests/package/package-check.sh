@@ -1,16 +1,32 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Builds the Debian package of the source tree (tools/build-deb.sh, this machine's architecture)
-# and checks it: lintian reports no error and no warning (tags that are justified are overridden
-# in debian/pairgate.lintian-overrides, each with its reason), and the package holds what a
-# service package must (the files `cmake --install` installs, the conffile, compressed man pages,
-# copyright, changelog, Depends on bluez and dbus, the maintainer scripts' helpers).
-# Usage: package-check.sh <source dir> <output dir>
+# Builds the Debian package of the source tree (tools/build-deb.sh, this machine's architecture
+# or --arch) and checks it: lintian reports no error and no warning (tags that are justified are
+# overridden in debian/pairgate.lintian-overrides, each with its reason), and the package holds
+# what a service package must (the files `cmake --install` installs, the conffile, compressed man
+# pages, copyright, changelog, Depends on bluez and dbus, the maintainer scripts' helpers, the
+# programs built for the package's architecture).
+# Usage: package-check.sh <source dir> <output dir> [--arch ARCH] [--deb FILE]
+#   --arch ARCH   the architecture to build for (a cross build: tools/build-deb.sh --arch)
+#   --deb FILE    check FILE, built already by tools/build-deb.sh --out <output dir> (e.g. in
+#                 tools/cross-root.sh's build root), instead of building it here
 # Exit status 77 (SKIP, reason printed) without dpkg-buildpackage, debhelper or lintian
 # (tools/install-deps.sh deb test).
 set -eu
 src=$1 out=$2
-for t in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian cmake:cmake scdoc:scdoc; do
+shift 2
+arch=$(dpkg --print-architecture) deb=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --arch) arch=$2; shift ;;
+    --deb) deb=$2; shift ;;
+    *) echo "package-check: unknown argument '$1'"; exit 2 ;;
+    esac
+    shift
+done
+tools="lintian:lintian"
+[ -n "$deb" ] || tools="dpkg-buildpackage:dpkg-dev dh:debhelper cmake:cmake scdoc:scdoc $tools"
+for t in $tools; do
     command -v "${t%%:*}" >/dev/null ||
         { echo "SKIP: ${t%%:*} is not installed (package ${t#*:}: tools/install-deps.sh deb test)"; exit 77; }
 done
@@ -19,15 +35,21 @@ ok() { echo "ok   $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
 
 mkdir -p "$out"
-log="$out/build-deb.log"
-t0=$(date +%s)
-if ! "$src/tools/build-deb.sh" --no-deps --out "$out" >"$log" 2>&1; then
-    tail -n 40 "$log"
-    echo "FAIL: tools/build-deb.sh failed (log: $log)"
-    exit 1
+if [ -z "$deb" ]; then
+    log="$out/build-deb.log"
+    t0=$(date +%s)
+    if ! "$src/tools/build-deb.sh" --no-deps --arch "$arch" --out "$out" >"$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "FAIL: tools/build-deb.sh --arch $arch failed (log: $log)"
+        exit 1
+    fi
+    deb=$(tail -n 1 "$log")
+    echo "built $deb in $(( $(date +%s) - t0 )) s, $(du -k "$deb" | cut -f1) KiB"
+else
+    echo "checking $deb, $(du -k "$deb" | cut -f1) KiB"
 fi
-deb=$(tail -n 1 "$log")
-echo "built $deb in $(( $(date +%s) - t0 )) s, $(du -k "$deb" | cut -f1) KiB"
+a=$(dpkg-deb -f "$deb" Architecture)
+[ "$a" = "$arch" ] && ok "Architecture: $a" || bad "Architecture: '$a', expected $arch"
 
 # lintian: everything it says is shown; errors and warnings fail the test.
 t0=$(date +%s)
@@ -56,7 +78,7 @@ if printf '%s\n' "$contents" | grep -q '^/usr/share/man/.*[0-9]$'; then
 fi
 # Every file `cmake --install` puts in the package's tree is in the package (pairgatectl, its man
 # page and completion included once they exist): the staged tree against the .deb.
-staged=$(dirname "$deb")/$(dpkg --print-architecture)
+staged=$(dirname "$deb")/$arch
 tree=$(find "$staged"/pairgate-*/debian/pairgate -path '*/DEBIAN' -prune -o -type f -print 2>/dev/null |
     sed "s|^$staged/pairgate-[^/]*/debian/pairgate||" | sort)
 missing=$(printf '%s\n' "$tree" | while read -r f; do
@@ -81,7 +103,23 @@ for d in bluez dbus libsystemd0 libglib2.0-0 libconfig9 libevdev2 libc6; do
 done
 ctl=$(mktemp -d)
 trap 'rm -rf "$ctl"' EXIT
-dpkg-deb -e "$deb" "$ctl"
+dpkg-deb -e "$deb" "$ctl/DEBIAN"
+# The programs are built for the package's architecture.
+case $arch in
+amd64) machine="X86-64" ;;
+arm64) machine="AArch64" ;;
+armhf) machine="ARM" ;;
+*) machine="" ;;
+esac
+dpkg-deb -x "$deb" "$ctl"
+for b in $bins; do
+    m=$(readelf -h "$ctl$b" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+    case $m in
+    *"$machine"*) ok "$b is an $m executable" ;;
+    *) bad "$b is a '$m' executable, expected $machine for $arch" ;;
+    esac
+done
+ctl=$ctl/DEBIAN
 grep -q 'systemd-sysusers.*pairgate.conf' "$ctl/postinst" && ok "postinst: systemd-sysusers" || bad "postinst lacks systemd-sysusers"
 grep -q "deb-systemd-helper enable 'pairgate.service'" "$ctl/postinst" && ok "postinst: enables" || bad "postinst does not enable the service"
 grep -q '_dh_action=restart' "$ctl/postinst" && ok "postinst: restart on upgrade" || bad "postinst does not restart on upgrade"
