@@ -63,6 +63,12 @@ int chain_run_start_gated(ChainRun **ret, PolicySet *s, const char *const *route
 void chain_run_cancel(ChainRun *run);
 /* The policy the pending run waits for ("button", "operator", ...), or NULL when none. */
 const char *chain_run_holder(const ChainRun *run);
+/* Called when a policy that held the run passed and a later one of the route holds it now
+ * (holder: its name, as chain_run_holder()). Not at the start (chain_run_start's return tells who
+ * holds it first) and not at the end (done). The run is valid during the call and may not be
+ * cancelled or decided from it. */
+typedef void (*chain_moved_t)(const char *holder, void *userdata);
+void chain_run_set_moved(ChainRun *run, chain_moved_t moved);
 /* Decide the pending step as if its policy had answered res (ALLOW or DENY; an allow of
  * RequestPasskey/RequestPinCode must carry the passkey/PIN, as from any policy): the policy's
  * call is cancelled, then res is applied exactly like that policy's answer, so done() is called

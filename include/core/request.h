@@ -43,6 +43,9 @@ typedef struct Request Request;
 typedef void (*request_reply_t)(sd_bus_message *m, const RequestOutcome *o);
 /* The request has answered and written its record: the owner unlinks and frees it. */
 typedef void (*request_finished_t)(Request *r, void *userdata);
+/* The request passed from the policy holding it to a later one of its route, which holds it now
+ * (request_holder()). */
+typedef void (*request_moved_t)(Request *r, void *userdata);
 
 typedef struct RequestParams {
         uint64_t id;
@@ -55,6 +58,7 @@ typedef struct RequestParams {
         const ChainGate *gate; /* copied; NULL: none (chain_run_start_gated) */
         request_reply_t reply;
         request_finished_t finished;
+        request_moved_t moved; /* may be NULL */
         void *userdata;
 } RequestParams;
 

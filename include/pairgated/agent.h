@@ -26,6 +26,9 @@ typedef struct AgentCallbacks {
         void (*request_finished)(Agent *a, const Request *r, void *userdata);
         /* A request is now held: a policy waits (a person, speech, ...). */
         void (*request_held)(Agent *a, Request *r, void *userdata);
+        /* A held request passed from the policy holding it to a later one of its route (speech
+         * to button, ...): request_holder() names the new one. */
+        void (*request_moved)(Agent *a, Request *r, void *userdata);
         /* A request that was held has been answered and audited (called after
          * request_finished). */
         void (*request_ended)(Agent *a, const Request *r, void *userdata);

@@ -12,16 +12,8 @@
 #include "control.h"
 
 struct Control {
-        sd_bus *bus;
-        sd_event *event;
-        Agent *agent;
-        Bluez *bluez;
-        BluezOwner *owner;
-        DeviceCache *cache;
-        DeviceHistory *history;
-        Trust *trust;
-        Limiter *limiter; /* NULL: nobody is ever locked out */
-        const char *config_path;
+        /* bus and event referenced, the rest borrowed (limiter NULL: nobody is locked out) */
+        ControlEnv env;
         const Config *config;
         PairingWindow *window;                  /* NULL: the configuration has none */
         PairingWindow *listened;                /* the window our listener is on */

@@ -44,8 +44,11 @@ Control *control_free(Control *c);
 /* The configuration in effect, and the daemon's pairing window (NULL when the configuration has
  * no window = { ... } section). */
 void control_set_config(Control *c, const Config *config, PairingWindow *window);
-/* The agent's events: a request is held (RequestStarted), a held one ended (RequestEnded), and
+/* The agent's events: a request is held (RequestStarted), passed on (RequestChanged), a held one
+ * ended (RequestEnded), and
  * every decision (the counts of GetStatus). */
 void control_request_held(Control *c, Request *r);
+/* A held request passed to another policy of its route (RequestChanged: HeldBy is the new one). */
+void control_request_moved(Control *c, Request *r);
 void control_request_ended(Control *c, const Request *r);
 void control_note_decision(Control *c, RequestResult result);

@@ -27,6 +27,7 @@ struct ChainRun {
         ChainGate gate;
         bool has_gate, gate_passed;
         chain_done_t done;
+        chain_moved_t moved; /* may be NULL */
         void *userdata;
 };
 
@@ -232,8 +233,11 @@ static void policy_done_cb(const PolicyResult *res, void *userdata) {
                 return;
         }
         run->call = NULL;
-        if (!apply_result(run, run->route[run->next - 1], res, &o) && advance(run, &o) == 0)
+        if (!apply_result(run, run->route[run->next - 1], res, &o) && advance(run, &o) == 0) {
+                if (run->moved)
+                        run->moved(chain_run_holder(run), run->userdata);
                 return;
+        }
         o.presented = run->presented;
         run->done(&o, run->userdata);
         explicit_bzero(&o, sizeof o); /* may hold a PIN */
@@ -276,6 +280,10 @@ int chain_run_start_gated(ChainRun **ret, PolicySet *s, const char *const *route
 
 const char *chain_run_holder(const ChainRun *run) {
         return run && run->call && run->next > 0 ? run->route[run->next - 1] : NULL;
+}
+
+void chain_run_set_moved(ChainRun *run, chain_moved_t moved) {
+        run->moved = moved;
 }
 
 int chain_run_decide(ChainRun *run, const PolicyResult *res) {

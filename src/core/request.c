@@ -25,6 +25,7 @@ struct Request {
         bool limited; /* refused by the gate */
         request_reply_t reply;
         request_finished_t finished;
+        request_moved_t moved;
         void *userdata;
         bool done;
         bool presented;                 /* the route presented the code */
@@ -147,6 +148,13 @@ static void on_chain_done(const ChainOutcome *c, void *userdata) {
         finish_chain(r, c);
 }
 
+static void on_chain_moved(const char *holder, void *userdata) {
+        Request *r = userdata;
+
+        if (r->moved)
+                r->moved(r, r->userdata);
+}
+
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Request *r = userdata;
         RequestOutcome o = { .result = REQUEST_TIMEOUT,
@@ -185,6 +193,7 @@ int request_new(Request **ret, const RequestParams *p) {
         }
         r->reply = p->reply;
         r->finished = p->finished;
+        r->moved = p->moved;
         r->userdata = p->userdata;
 
         r->arrived_realtime_usec = realtime_usec();
@@ -216,8 +225,10 @@ void request_start(Request *r) {
         } else if (k > 0) {
                 finish_chain(r, &c);
                 explicit_bzero(&c, sizeof c); /* may hold a PIN */
-        } else
+        } else {
                 r->run = run;
+                chain_run_set_moved(run, on_chain_moved);
+        }
 }
 
 int request_decide(Request *r, const PolicyResult *res, uint32_t control_uid) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* watch: each request as it starts and ends, from the control interface's signals, until
- * SIGINT or SIGTERM. One sd-event loop, no polling. */
+/* watch: each request as it starts, passes to another policy and ends, from the control
+ * interface's signals, until SIGINT or SIGTERM. One sd-event loop, no polling. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,6 +127,16 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                         if (wt->listed[i] == id)
                                 return 0;
         show_request(wt, &req, "waiting");
+        return 0;
+}
+
+static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Watch *wt = userdata;
+        _cleanup_(ctl_dict_clear) CtlDict req = { 0 };
+
+        if (ctl_dict_read(m, &req) < 0)
+                return 0;
+        show_request(wt, &req, "moved");
         return 0;
 }
 
@@ -257,6 +267,8 @@ int cmd_watch(int argc, char *argv[]) {
         wt.bus = bus;
         /* The matches first, then the list: no request can fall between the two. */
         r = add_match(&wt, "RequestStarted", on_started);
+        if (r >= 0)
+                r = add_match(&wt, "RequestChanged", on_changed);
         if (r >= 0)
                 r = add_match(&wt, "RequestEnded", on_ended);
         if (r >= 0)

@@ -85,6 +85,13 @@ static bool budget_gate(const PairingQuery *q, void *userdata) {
         return !a->limiter || budget_exempt(a, q) || limiter_take_prompt(a->limiter, q);
 }
 
+static void on_request_moved(Request *r, void *userdata) {
+        Agent *a = userdata;
+
+        if (a->cb.request_moved)
+                a->cb.request_moved(a, r, a->userdata);
+}
+
 static void on_request_finished(Request *r, void *userdata) {
         Agent *a = userdata;
         uint64_t id = request_id(r);
@@ -209,6 +216,7 @@ static int handle_request(Agent *a, sd_bus_message *m, AgentMethod method, const
                 .gate = &gate,
                 .reply = reply_outcome,
                 .finished = on_request_finished,
+                .moved = on_request_moved,
                 .userdata = a,
         };
         if (request_new(&req, &p) < 0)

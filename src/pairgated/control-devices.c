@@ -27,14 +27,14 @@ typedef struct ControlForget {
 
 /* CLOCK_REALTIME µs until which address is locked out, 0 when it is not. */
 static uint64_t device_lockout_until(Control *c, const char *address) {
-        return c->limiter ? limiter_locked_until(c->limiter, address) : 0;
+        return c->env.limiter ? limiter_locked_until(c->env.limiter, address) : 0;
 }
 
 /* End address's lockout: 0, or -ENOENT when it is not locked out. */
 static int lift_lockout(Control *c, const char *address, uint32_t uid) {
         _cleanup_free_ char *by = g_strdup_printf("uid %" PRIu32 " (control interface)", uid);
 
-        return c->limiter ? limiter_lift(c->limiter, address, by) : -ENOENT;
+        return c->env.limiter ? limiter_lift(c->env.limiter, address, by) : -ENOENT;
 }
 
 /* Forget what the limits know of address (its lockout, its refusals); whether it was locked
@@ -43,8 +43,8 @@ static bool forget_lockout(Control *c, const char *address, uint32_t uid) {
         _cleanup_free_ char *by = g_strdup_printf("uid %" PRIu32 " (control interface)", uid);
         bool locked = device_lockout_until(c, address) > 0;
 
-        if (c->limiter)
-                limiter_forget(c->limiter, address, by);
+        if (c->env.limiter)
+                limiter_forget(c->env.limiter, address, by);
         return locked;
 }
 
@@ -90,7 +90,7 @@ static int append_device(Control *c, sd_bus_message *m, const DeviceEntry *e) {
         if (r >= 0)
                 r = append_bool(m, "Blocked", d && d->blocked);
         if (r >= 0)
-                r = append_bool(m, "TrustedByPairgate", d && trust_is_ours(c->trust, d->path));
+                r = append_bool(m, "TrustedByPairgate", d && trust_is_ours(c->env.trust, d->path));
         if (r >= 0 && h)
                 r = sd_bus_message_append(m, "{sv}{sv}{sv}", "LastDecision", "s",
                                           request_result_to_string(h->last_result),
@@ -161,7 +161,7 @@ int control_method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error 
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         g_autoptr(GHashTable) allow = allowlisted(c);
         g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        g_autoptr(GPtrArray) devices = device_cache_list(c->cache);
+        g_autoptr(GPtrArray) devices = device_cache_list(c->env.cache);
         ListState s;
         GHashTableIter it;
         void *key;
@@ -183,7 +183,7 @@ int control_method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error 
                 if (!d->address || !bdaddr_normalize(d->address, addr))
                         continue;
                 e.allowlisted = g_hash_table_contains(allow, addr);
-                e.history = device_history_get(c->history, addr);
+                e.history = device_history_get(c->env.history, addr);
                 g_hash_table_add(seen, g_strdup(addr));
                 r = append_device(c, reply, &e);
         }
@@ -191,9 +191,9 @@ int control_method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error 
         while (g_hash_table_iter_next(&it, &key, NULL))
                 g_hash_table_remove(allow, key);
         s = (ListState){ .control = c, .reply = reply, .allow = allow, .seen = seen, .r = r };
-        device_history_foreach(c->history, list_history_entry, &s);
-        if (c->limiter)
-                limiter_foreach_locked(c->limiter, list_locked, &s);
+        device_history_foreach(c->env.history, list_history_entry, &s);
+        if (c->env.limiter)
+                limiter_foreach_locked(c->env.limiter, list_locked, &s);
         r = s.r;
         g_hash_table_iter_init(&it, allow);
         while (r >= 0 && g_hash_table_iter_next(&it, &key, NULL)) {
@@ -240,7 +240,7 @@ static int on_remove_device(sd_bus_message *reply, void *userdata, sd_bus_error 
 int control_method_forget_device(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Control *c = userdata;
         _cleanup_free_ char *msg = NULL;
-        const char *arg, *owner = bluez_owner_get(c->owner);
+        const char *arg, *owner = bluez_owner_get(c->env.owner);
         char addr[BDADDR_STRLEN];
         const Device *d;
         ControlForget *f;
@@ -257,8 +257,8 @@ int control_method_forget_device(sd_bus_message *m, void *userdata, sd_bus_error
         if (!bdaddr_normalize(arg, addr))
                 return sd_bus_error_set(error, CONTROL_ERROR_INVALID_ARGS,
                                         "Not a Bluetooth address (AA:BB:CC:DD:EE:FF)");
-        d = owner ? device_cache_find_address(c->cache, NULL, addr) : NULL;
-        had_history = device_history_forget(c->history, addr);
+        d = owner ? device_cache_find_address(c->env.cache, NULL, addr) : NULL;
+        had_history = device_history_forget(c->env.history, addr);
         had_lockout = forget_lockout(c, addr, uid);
         if (!d && !had_history && !had_lockout)
                 return sd_bus_error_setf(error, CONTROL_ERROR_NOT_FOUND,
@@ -274,7 +274,7 @@ int control_method_forget_device(sd_bus_message *m, void *userdata, sd_bus_error
         f = g_new0(ControlForget, 1);
         f->control = c;
         f->call = sd_bus_message_ref(m);
-        r = sd_bus_call_method_async(c->bus, &f->slot, owner, d->adapter, "org.bluez.Adapter1",
+        r = sd_bus_call_method_async(c->env.bus, &f->slot, owner, d->adapter, "org.bluez.Adapter1",
                                      "RemoveDevice", on_remove_device, f, "o", d->path);
         if (r < 0) {
                 sd_bus_message_unref(f->call);

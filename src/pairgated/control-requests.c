@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The control interface's held requests: ListRequests, Approve, Deny, EnterPasskey,
  * EnterPinCode (deciding a request for whichever policy holds it) and the signals
- * RequestStarted and RequestEnded. */
+ * RequestStarted, RequestChanged and RequestEnded. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -77,7 +77,7 @@ int control_method_list_requests(sd_bus_message *m, void *userdata, sd_bus_error
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        held = agent_held_requests(c->agent);
+        held = agent_held_requests(c->env.agent);
         for (guint i = 0; r >= 0 && i < held->len; i++)
                 r = append_request(reply, held->pdata[i]);
         if (r >= 0)
@@ -90,7 +90,7 @@ int control_method_list_requests(sd_bus_message *m, void *userdata, sd_bus_error
 /* Decide request id for whichever policy holds it. res->reason is filled here. */
 static int decide(Control *c, sd_bus_message *m, uint32_t uid, uint64_t id, PolicyResult *res,
                   const char *what, sd_bus_error *error) {
-        Request *req = agent_get_request(c->agent, id);
+        Request *req = agent_get_request(c->env.agent, id);
         const char *holder = req ? request_holder(req) : NULL;
         char reason[160];
         AgentMethod method;
@@ -202,20 +202,29 @@ int control_method_enter_pin_code(sd_bus_message *m, void *userdata, sd_bus_erro
         return decide(c, m, uid, id, &res, "PIN entered", error);
 }
 
-void control_request_held(Control *c, Request *r) {
+/* RequestStarted or RequestChanged: the request's dictionary. */
+static void emit_request(Control *c, Request *r, const char *member) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
         int k;
 
         if (!c)
                 return;
-        k = sd_bus_message_new_signal(c->bus, &s, CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
-                                      "RequestStarted");
+        k = sd_bus_message_new_signal(c->env.bus, &s, CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
+                                      member);
         if (k >= 0)
                 k = append_request(s, r);
         if (k >= 0)
-                k = sd_bus_send(c->bus, s, NULL);
+                k = sd_bus_send(c->env.bus, s, NULL);
         if (k < 0)
-                log_debug("control: cannot send RequestStarted: %s", g_strerror(-k));
+                log_debug("control: cannot send %s: %s", member, g_strerror(-k));
+}
+
+void control_request_held(Control *c, Request *r) {
+        emit_request(c, r, "RequestStarted");
+}
+
+void control_request_moved(Control *c, Request *r) {
+        emit_request(c, r, "RequestChanged");
 }
 
 void control_request_ended(Control *c, const Request *r) {
@@ -224,7 +233,7 @@ void control_request_ended(Control *c, const Request *r) {
 
         if (!c)
                 return;
-        k = sd_bus_emit_signal(c->bus, CONTROL_OBJECT_PATH, CONTROL_INTERFACE, "RequestEnded",
+        k = sd_bus_emit_signal(c->env.bus, CONTROL_OBJECT_PATH, CONTROL_INTERFACE, "RequestEnded",
                                "tsss", request_id(r), request_result_to_string(request_result(r)),
                                policy ? policy : "", request_reason(r));
         if (k < 0)

@@ -160,7 +160,7 @@ void control_note_decision(Control *c, RequestResult result) {
 static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         Control *c = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        g_auto(GStrv) adapters = device_cache_adapters(c->cache);
+        g_auto(GStrv) adapters = device_cache_adapters(c->env.cache);
         bool open = pairing_window_is_open(c->window);
         uint32_t uid;
         int r;
@@ -175,11 +175,11 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = control_append_entry(reply, "Version", "s", PAIRGATE_VERSION);
         if (r >= 0)
                 r = control_append_entry(reply, "Registered", "b",
-                                         bluez_state(c->bluez) == BLUEZ_REGISTERED);
+                                         bluez_state(c->env.bluez) == BLUEZ_REGISTERED);
         if (r >= 0)
                 r = control_append_entry(
                         reply, "Capability", "s",
-                        capability_to_string(bluez_registered_capability(c->bluez)));
+                        capability_to_string(bluez_registered_capability(c->env.bluez)));
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'e', "sv");
         if (r >= 0)
@@ -203,13 +203,13 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
                 r = control_append_entry(reply, "WindowPairingsLeft", "u",
                                          pairing_window_pairings_left(c->window));
         if (r >= 0)
-                r = control_append_entry(reply, "Pending", "u", agent_held_count(c->agent));
+                r = control_append_entry(reply, "Pending", "u", agent_held_count(c->env.agent));
         if (r >= 0)
                 r = control_append_entry(reply, "Allowed", "t", c->allowed);
         if (r >= 0)
                 r = control_append_entry(reply, "Denied", "t", c->denied);
         if (r >= 0)
-                r = control_append_entry(reply, "ConfigPath", "s", c->config_path);
+                r = control_append_entry(reply, "ConfigPath", "s", c->env.config_path);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)
@@ -268,7 +268,7 @@ static void on_window_changed(PairingWindow *w, bool open, void *userdata) {
         Control *c = userdata;
         int k;
 
-        k = sd_bus_emit_signal(c->bus, CONTROL_OBJECT_PATH, CONTROL_INTERFACE, "WindowChanged",
+        k = sd_bus_emit_signal(c->env.bus, CONTROL_OBJECT_PATH, CONTROL_INTERFACE, "WindowChanged",
                                "bt", open,
                                open ? control_realtime(pairing_window_closes_usec(w)) : 0);
         if (k < 0)
@@ -318,6 +318,7 @@ static const sd_bus_vtable control_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("LiftLockout", SD_BUS_ARGS("s", address), SD_BUS_NO_RESULT,
                                 control_method_lift_lockout, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("RequestStarted", SD_BUS_ARGS("a{sv}", request), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("RequestChanged", SD_BUS_ARGS("a{sv}", request), 0),
         SD_BUS_SIGNAL_WITH_ARGS("RequestEnded",
                                 SD_BUS_ARGS("t", id, "s", result, "s", policy, "s", reason), 0),
         SD_BUS_SIGNAL_WITH_ARGS("WindowChanged", SD_BUS_ARGS("b", open, "t", closes_realtime), 0),
@@ -351,21 +352,14 @@ int control_new(Control **ret, const ControlEnv *env) {
         Control *c = g_new0(Control, 1);
         int r;
 
-        c->bus = sd_bus_ref(env->bus);
-        c->event = sd_event_ref(env->event);
-        c->agent = env->agent;
-        c->bluez = env->bluez;
-        c->owner = env->owner;
-        c->cache = env->cache;
-        c->history = env->history;
-        c->trust = env->trust;
-        c->limiter = env->limiter;
-        c->config_path = env->config_path;
-        r = sd_bus_add_object_vtable(c->bus, &c->object, CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
+        c->env = *env;
+        sd_bus_ref(c->env.bus);
+        sd_event_ref(c->env.event);
+        r = sd_bus_add_object_vtable(c->env.bus, &c->object, CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
                                      control_vtable, c);
         if (r >= 0)
                 /* Without queueing: when the name is taken, say so and go on (pairgated(8)). */
-                r = sd_bus_call_method_async(c->bus, &c->name_request, "org.freedesktop.DBus",
+                r = sd_bus_call_method_async(c->env.bus, &c->name_request, "org.freedesktop.DBus",
                                              "/org/freedesktop/DBus", "org.freedesktop.DBus",
                                              "RequestName", on_name_reply, c, "su",
                                              CONTROL_BUS_NAME, 4U /* DO_NOT_QUEUE */);
@@ -384,8 +378,8 @@ Control *control_free(Control *c) {
         pairing_window_remove_listener(c->listened, c->window_listener);
         sd_bus_slot_unref(c->name_request);
         sd_bus_slot_unref(c->object);
-        sd_event_unref(c->event);
-        sd_bus_unref(c->bus);
+        sd_event_unref(c->env.event);
+        sd_bus_unref(c->env.bus);
         g_free(c);
         return NULL;
 }

@@ -149,6 +149,12 @@ static void on_request_held(Agent *a, Request *r, void *userdata) {
         control_request_held(d->control, r);
 }
 
+static void on_request_moved(Agent *a, Request *r, void *userdata) {
+        Daemon *d = userdata;
+
+        control_request_moved(d->control, r);
+}
+
 static void on_request_ended(Agent *a, const Request *r, void *userdata) {
         Daemon *d = userdata;
 
@@ -345,6 +351,7 @@ static int setup(Daemon *d) {
         static const AgentCallbacks agent_cb = { .released = on_released,
                                                  .request_finished = on_request_finished,
                                                  .request_held = on_request_held,
+                                                 .request_moved = on_request_moved,
                                                  .request_ended = on_request_ended,
                                                  .decided = on_decided };
         ControlEnv cenv;

@@ -277,6 +277,31 @@ class Requests(ControlTestCase):
         self.assertEqual((st['Pending'], st['Allowed'], st['Denied']), (0, 1, 1))
 
 
+class Moved(ControlTestCase):
+    """A held request passing to the next policy of its route is told (RequestChanged)."""
+
+    def test_request_changed_when_passed_on(self):
+        routes = {'RequestConfirmation': ['test', 'operator']}
+        self.start(routes=routes, test={'verdict': 'pass', 'delay_ms': 400})
+        c = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(123456))
+        req = self.held(c)
+        self.assertEqual(req['HeldBy'], 'test')
+        self.assertFalse([a for m, a in self.signals if m == 'RequestChanged'])
+        moved = self.wait_signal('RequestChanged', lambda a: a[0]['Id'] == req['Id'])[0]
+        self.assertEqual(moved['HeldBy'], 'operator')
+        # the same request, only the holder changed
+        self.assertEqual({k: v for k, v in moved.items() if k != 'HeldBy'},
+                         {k: v for k, v in req.items() if k != 'HeldBy'})
+        self.assertEqual([r['HeldBy'] for r in self.ctl('ListRequests')], ['operator'])
+        self.assertHeld(c)
+        self.ctl('Approve', dbus.UInt64(req['Id']))
+        self.assertTrue(c.wait(5))
+        self.assertAllowed(c)
+        self.wait_signal('RequestEnded', lambda a: a[0] == req['Id'])
+        self.assertEqual([m for m, a in self.signals if m.startswith('Request')],
+                         ['RequestStarted', 'RequestChanged', 'RequestEnded'])
+
+
 class NameTaken(ControlTestCase):
 
     def test_name_taken(self):

@@ -516,6 +516,32 @@ class Ctl(CtlBase):
         self.assertTrue(call.wait(2))
         self.stop_watch(w, signal.SIGTERM)
 
+    def test_watch_moved(self):
+        """A request passing from one policy to the next is a `moved` line (and event)."""
+        self.start(routes={'RequestConfirmation': ['test', 'operator']},
+                   test={'verdict': 'pass', 'delay_ms': 500})
+        w = self.start_watch()
+        j = self.start_watch('--json')
+        iterate(0.3)
+        call = self.call('RequestConfirmation', dev_path(STRANGER), dbus.UInt32(123456))
+        self.wait_watch(w, lambda t: 'waiting ' in t)
+        self.wait_watch(w, lambda t: 'moved ' in t, timeout=5)
+        rid = self.ctl_json('pending', '--json')[0]['id']
+        moved = [ln for ln in self.watch_output(w).decode().splitlines() if 'moved ' in ln]
+        self.assertEqual(len(moved), 1, moved)
+        self.assertIn('%d RequestConfirmation %s' % (rid, STRANGER), moved[0])
+        self.assertIn('operator', moved[0])
+        self.assertIn('-> pairgatectl approve|deny %d' % rid, moved[0])
+        self.assertOk(self.ctl('approve', str(rid)))
+        self.wait_watch(j, lambda t: '"ended"' in t)
+        events = [json.loads(ln) for ln in self.watch_output(j).decode().splitlines()]
+        self.assertEqual([e['event'] for e in events], ['waiting', 'moved', 'ended'], events)
+        self.assertEqual((events[0]['request']['held_by'], events[1]['request']['held_by']),
+                         ('test', 'operator'))
+        self.assertTrue(call.wait(2))
+        self.stop_watch(w, signal.SIGINT)
+        self.stop_watch(j, signal.SIGTERM)
+
     def test_watch_follows_a_restart(self):
         """pairgated stops and starts again: watch says so, keeps running, and follows the new
         daemon's requests."""

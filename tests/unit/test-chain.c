@@ -104,6 +104,8 @@ typedef struct Fixture {
         PairingQuery q;
         ChainOutcome got;
         int n_done;
+        char moved[4][8]; /* the holders chain_moved_t named, in order */
+        int n_moved;
 } Fixture;
 
 static Script *add(PolicySet *set, const PolicyOps *ops) {
@@ -351,6 +353,60 @@ static void test_decide_for_holder(Fixture *f, gconstpointer data) {
         g_assert_cmpint(f->n_done, ==, 4);
 }
 
+static void on_moved(const char *holder, void *userdata) {
+        Fixture *f = userdata;
+
+        g_assert_nonnull(holder);
+        g_assert_cmpint(f->n_done, ==, 0); /* never once the run is done */
+        if (f->n_moved < 4)
+                g_strlcpy(f->moved[f->n_moved], holder, sizeof f->moved[0]);
+        f->n_moved++;
+}
+
+/* A request passing from one holding policy to the next is told (RequestChanged): not at the
+ * start, not for a policy that passes at once, not when the run ends. */
+static void test_moved(Fixture *f, gconstpointer data) {
+        const char *const route[] = { "a", "b", "c", NULL };
+        ChainRun *r = NULL;
+
+        f->a->async = true; /* passes, later */
+        f->c->async = true;
+        f->c->verdict = VERDICT_ALLOW;
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        chain_run_set_moved(r, on_moved);
+        g_assert_cmpint(f->n_moved, ==, 0);
+        script_fire(f->a); /* b passes at once, c holds */
+        g_assert_cmpint(f->n_moved, ==, 1);
+        g_assert_cmpstr(f->moved[0], ==, "c");
+        g_assert_cmpstr(chain_run_holder(r), ==, "c");
+        script_fire(f->c);
+        g_assert_cmpint(f->n_done, ==, 1);
+        g_assert_cmpint(f->got.result, ==, CHAIN_ALLOW);
+        g_assert_cmpint(f->n_moved, ==, 1);
+
+        /* The holder decides: no move. */
+        f->a->verdict = VERDICT_DENY;
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        chain_run_set_moved(r, on_moved);
+        f->n_done = 0;
+        script_fire(f->a);
+        g_assert_cmpint(f->n_done, ==, 1);
+        g_assert_cmpint(f->got.result, ==, CHAIN_DENY);
+        g_assert_cmpint(f->n_moved, ==, 1);
+
+        /* The holder passes and nothing later holds: the run ends, no move. */
+        f->a->verdict = VERDICT_PASS;
+        f->c->async = false;
+        g_assert_cmpint(run(f, route, &r), ==, 0);
+        chain_run_set_moved(r, on_moved);
+        f->n_done = 0;
+        script_fire(f->a);
+        g_assert_cmpint(f->n_done, ==, 1);
+        g_assert_cmpint(f->got.result, ==, CHAIN_ALLOW);
+        g_assert_cmpstr(f->got.policy, ==, "c");
+        g_assert_cmpint(f->n_moved, ==, 1);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, setup, fn, teardown)
@@ -363,5 +419,6 @@ int main(int argc, char *argv[]) {
         ADD("/chain/done-inside-decide", test_done_inside_decide);
         ADD("/chain/request-ended", test_request_ended);
         ADD("/chain/decide-for-holder", test_decide_for_holder);
+        ADD("/chain/moved", test_moved);
         return g_test_run();
 }
