@@ -15,16 +15,9 @@
 
 #include <glib.h>
 
-#include "agent.h"
-#include "audit.h"
-#include "bluez-owner.h"
-#include "bluez.h"
-#include "chain.h"
-#include "config.h"
-#include "device-cache.h"
-#include "fuzz-bus.h"
 #include "fuzz-check.h"
 #include "fuzz-input.h"
+#include "fuzz-stack.h"
 #include "macro.h"
 
 #define ROUTES(r)                                                                          \
@@ -78,42 +71,22 @@ static const char *const device_paths[] = {
 };
 
 typedef struct Call {
-        const char *method;
+        FuzzCall call;                 /* first: the stack's part */
         bool stranger, valid, request; /* valid: right path, interface and signature */
-        bool answered;
 } Call;
 
 typedef struct State {
         FuzzInput *in;
-        FuzzBus *bus;
-        Config *config;
-        PolicySet *policies;
-        BluezOwner *owner;
-        DeviceCache *cache;
-        Bluez *bluez;
-        Agent *agent;
-        GHashTable *calls; /* cookie -> Call* */
+        FuzzStack *stack;
         unsigned requests, decisions, foreign_expected, foreign_records;
 } State;
 
 static char *fuzz_device_path(State *s) {
-        size_t i = fuzz_pick(s->in, ELEMENTSOF(device_paths) + 1);
-        _cleanup_free_ char *raw = NULL;
-        GString *p;
-
-        if (i < ELEMENTSOF(device_paths))
-                return g_strdup(device_paths[i]);
-        raw = fuzz_string(s->in);
-        p = g_string_new("/org/bluez/hci0/dev_");
-        for (const char *c = raw; *c; c++)
-                g_string_append_c(p, g_ascii_isalnum(*c) || *c == '_' ? *c : '_');
-        return g_string_free(p, false);
+        return fuzz_bus_device_path(s->in, device_paths, ELEMENTSOF(device_paths));
 }
 
 static char *fuzz_text(State *s) {
-        _cleanup_free_ char *raw = fuzz_string(s->in);
-
-        return fuzz_bus_text(raw);
+        return fuzz_bus_string(s->in);
 }
 
 /* Append arguments of signature sig, from the input. */
@@ -162,21 +135,17 @@ static int append_args(State *s, sd_bus_message *m, const char *sig) {
 static void on_audit(const AuditRecord *rec, const char *line, void *userdata) {
         State *s = userdata;
 
-        fuzz_assert_clean(line, SIZE_MAX, "audit line");
         if (audit_event_decision(rec->event))
                 s->decisions++;
         if (rec->event == AUDIT_FOREIGN_CALLER)
                 s->foreign_records++;
 }
 
-static void on_reply(sd_bus_message *reply, uint64_t cookie, void *userdata) {
-        State *s = userdata;
-        Call *c = g_hash_table_lookup(s->calls, &cookie);
+static void on_reply(FuzzCall *fc, sd_bus_message *reply, void *userdata) {
+        Call *c = (Call *) fc;
+        const char *method = fc->method;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
-        fuzz_assert(c, "a reply to no call");
-        fuzz_assert(!c->answered, "%s answered twice", c->method);
-        c->answered = true;
         if (e) {
                 static const char *const allowed[] = {
                         "org.bluez.Error.Rejected",
@@ -189,23 +158,23 @@ static void on_reply(sd_bus_message *reply, uint64_t cookie, void *userdata) {
                 bool known = false;
                 for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
                         known |= streq(e->name, allowed[i]);
-                fuzz_assert(known, "%s answered with %s", c->method, e->name);
+                fuzz_assert(known, "%s answered with %s", method, e->name);
                 if (c->valid)
                         fuzz_assert(g_str_has_prefix(e->name, "org.bluez.Error."),
-                                    "valid %s answered with %s", c->method, e->name);
+                                    "valid %s answered with %s", method, e->name);
                 return;
         }
-        fuzz_assert(!c->stranger || !c->valid, "a stranger's %s was approved", c->method);
+        fuzz_assert(!c->stranger || !c->valid, "a stranger's %s was approved", method);
         if (!c->valid)
                 return; /* Introspect and such */
-        if (streq(c->method, "RequestPinCode")) {
+        if (streq(method, "RequestPinCode")) {
                 const char *pin = NULL;
                 fuzz_assert(streq(sd_bus_message_get_signature(reply, true), "s") &&
                                     sd_bus_message_read(reply, "s", &pin) >= 0,
                             "RequestPinCode approved without a PIN");
                 fuzz_assert(strlen(pin) >= 1 && strlen(pin) <= 16 && fuzz_text_is_clean(pin, 16),
                             "a bad PIN");
-        } else if (streq(c->method, "RequestPasskey")) {
+        } else if (streq(method, "RequestPasskey")) {
                 uint32_t passkey = UINT32_MAX;
                 fuzz_assert(streq(sd_bus_message_get_signature(reply, true), "u") &&
                                     sd_bus_message_read(reply, "u", &passkey) >= 0,
@@ -213,29 +182,7 @@ static void on_reply(sd_bus_message *reply, uint64_t cookie, void *userdata) {
                 fuzz_assert(passkey <= 999999, "passkey %u", passkey);
         } else
                 fuzz_assert(streq(sd_bus_message_get_signature(reply, true), ""),
-                            "%s approved with a value", c->method);
-}
-
-static int on_call(FuzzBus *b, sd_bus_message *call, void *userdata) {
-        return 0; /* RegisterAgent, RequestDefaultAgent, GetManagedObjects (empty), Set: done */
-}
-
-static void on_owner_changed(BluezOwner *o, const char *new_owner, void *userdata) {
-        State *s = userdata;
-
-        if (s->agent)
-                agent_cancel_all(s->agent, "org.bluez changed owner");
-        if (new_owner)
-                (void) device_cache_reset(s->cache);
-        else
-                device_cache_clear(s->cache);
-        bluez_owner_changed(s->bluez);
-}
-
-static void on_released(Agent *a, void *userdata) {
-        State *s = userdata;
-
-        bluez_released(s->bluez);
+                            "%s approved with a value", method);
 }
 
 /* A device as bluetoothd announces it, with an arbitrary name. */
@@ -244,15 +191,15 @@ static void add_device(State *s) {
         _cleanup_free_ char *path = fuzz_device_path(s), *name = fuzz_text(s);
         int r;
 
-        r = sd_bus_message_new_signal(s->bus->peer, &m, "/", "org.freedesktop.DBus.ObjectManager",
-                                      "InterfacesAdded");
+        r = sd_bus_message_new_signal(s->stack->bus->peer, &m, "/",
+                                      "org.freedesktop.DBus.ObjectManager", "InterfacesAdded");
         if (r >= 0)
                 r = sd_bus_message_append(m, "oa{sa{sv}}", path, 1, "org.bluez.Device1", 4, "Name",
                                           "s", name, "Address", "s", "AA:BB:CC:DD:EE:FF", "Paired",
                                           "b", (int) fuzz_bool(s->in), "Class", "u",
                                           fuzz_u32(s->in));
         fuzz_assert(r >= 0, "building InterfacesAdded");
-        fuzz_assert(fuzz_bus_send(s->bus, m, FUZZ_BLUEZ_OWNER) > 0, "sending");
+        fuzz_assert(fuzz_bus_send(s->stack->bus, m, FUZZ_BLUEZ_OWNER) > 0, "sending");
 }
 
 static void call(State *s) {
@@ -266,11 +213,9 @@ static void call(State *s) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         bool agent1 = mi < ELEMENTSOF(methods) - 1;
         Call *c = g_new0(Call, 1);
-        uint64_t *key;
-        int64_t cookie;
         int r;
 
-        r = sd_bus_message_new_method_call(s->bus->peer, &m, NULL,
+        r = sd_bus_message_new_method_call(s->stack->bus->peer, &m, NULL,
                                            wrong_path ? "/org/pairgate/other" : AGENT_OBJECT_PATH,
                                            !agent1       ? "org.freedesktop.DBus.Introspectable"
                                            : wrong_iface ? "org.pairgate.Nothing"
@@ -279,7 +224,7 @@ static void call(State *s) {
         if (r >= 0)
                 r = append_args(s, m, sig);
         fuzz_assert(r >= 0, "building %s(%s): %s", methods[mi], sig, g_strerror(-r));
-        c->method = methods[mi];
+        c->call.method = methods[mi];
         c->stranger = stranger;
         c->valid = agent1 && !wrong_path && !wrong_iface && streq(sig, signatures[mi]);
         c->request = c->valid && mi < 7;
@@ -287,11 +232,7 @@ static void call(State *s) {
                 s->foreign_expected++;
         if (c->request && !stranger)
                 s->requests++;
-        cookie = fuzz_bus_send(s->bus, m, stranger ? FUZZ_STRANGER : FUZZ_BLUEZ_OWNER);
-        fuzz_assert(cookie > 0, "sending %s", methods[mi]);
-        key = g_new(uint64_t, 1);
-        *key = (uint64_t) cookie;
-        g_hash_table_insert(s->calls, key, c);
+        fuzz_stack_send(s->stack, m, stranger ? FUZZ_STRANGER : FUZZ_BLUEZ_OWNER, &c->call);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -302,69 +243,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const AgentCallbacks agent_cb = { .released = on_released };
+        static const FuzzStackCallbacks cb = { .reply = on_reply, .audit = on_audit };
         FuzzInput in = FUZZ_INPUT(data, size);
         State s = { .in = &in };
-        _cleanup_free_ char *error = NULL;
-        PolicyEnv env;
-        GHashTableIter it;
-        void *v;
+        FuzzBus *bus;
 
-        s.calls = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-        fuzz_assert(config_load_string(configs[fuzz_pick(&in, ELEMENTSOF(configs))], "fuzz.conf",
-                                       &s.config, &error) >= 0,
-                    "config: %s", error);
-        fuzz_bus_new(&s.bus, on_call, on_reply, &s);
-        audit_set_sink(on_audit, &s);
-        fuzz_assert(bluez_owner_new(&s.owner, s.bus->daemon, on_owner_changed, &s) >= 0, "owner");
-        fuzz_assert(device_cache_new(&s.cache, s.bus->daemon, s.owner) >= 0, "cache");
-        env = (PolicyEnv){ .event = s.bus->event,
-                           .bus = s.bus->daemon,
-                           .bluez_owner = s.owner,
-                           .devices = s.cache,
-                           .config_path = s.config->path };
-        fuzz_assert(policy_set_new(&s.policies, s.config, &env, &error) >= 0, "policies: %s",
-                    error);
-        fuzz_assert(bluez_new(&s.bluez, s.bus->daemon, s.bus->event, s.owner, AGENT_OBJECT_PATH,
-                              s.config->capability, NULL, &s) >= 0,
-                    "bluez");
-        fuzz_assert(agent_new(&s.agent, s.bus->daemon, s.bus->event, s.bluez, s.owner, s.cache,
-                              &agent_cb, &s) >= 0,
-                    "agent");
-        agent_set_config(s.agent, s.config, s.policies);
-        fuzz_assert(bluez_owner_start(s.owner) >= 0, "owner start");
-        fuzz_bus_settle(s.bus);
-
+        fuzz_stack_new(&s.stack, configs[fuzz_pick(&in, ELEMENTSOF(configs))], &cb, &s);
+        fuzz_stack_start(s.stack);
+        bus = s.stack->bus;
         for (int i = 0; i < 48 && !fuzz_input_empty(&in); i++) {
                 if (fuzz_pick(&in, 6) == 0)
                         add_device(&s);
                 else
                         call(&s);
-                fuzz_bus_settle(s.bus);
-                fuzz_assert(s.bus->calls_sent - s.bus->replies <= s.config->max_pending,
-                            "%u calls held (max_pending %u)", s.bus->calls_sent - s.bus->replies,
-                            s.config->max_pending);
+                fuzz_bus_settle(bus);
+                fuzz_assert(bus->calls_sent - bus->replies <= s.stack->config->max_pending,
+                            "%u calls held (max_pending %u)", bus->calls_sent - bus->replies,
+                            s.stack->config->max_pending);
         }
         /* Shutdown answers whatever is held. */
-        agent_free(s.agent);
-        fuzz_bus_settle(s.bus);
-        fuzz_assert(s.bus->replies == s.bus->calls_sent, "%u calls, %u answers", s.bus->calls_sent,
-                    s.bus->replies);
-        g_hash_table_iter_init(&it, s.calls);
-        while (g_hash_table_iter_next(&it, NULL, &v))
-                fuzz_assert(((Call *) v)->answered, "%s never answered", ((Call *) v)->method);
+        fuzz_stack_stop(s.stack);
         fuzz_assert(s.decisions == s.requests, "%u requests, %u decision records", s.requests,
                     s.decisions);
         fuzz_assert(s.foreign_records == s.foreign_expected, "%u strangers, %u records",
                     s.foreign_expected, s.foreign_records);
-
-        audit_set_sink(NULL, NULL);
-        policy_set_unref(s.policies);
-        bluez_free(s.bluez);
-        device_cache_free(s.cache);
-        bluez_owner_free(s.owner);
-        fuzz_bus_free(s.bus);
-        config_free(s.config);
-        g_hash_table_unref(s.calls);
+        fuzz_stack_free(s.stack);
         return 0;
 }

@@ -139,3 +139,23 @@ char *fuzz_bus_text(const char *raw) {
         }
         return g_string_free(out, false);
 }
+
+char *fuzz_bus_string(FuzzInput *in) {
+        _cleanup_free_ char *raw = fuzz_string(in);
+
+        return fuzz_bus_text(raw);
+}
+
+char *fuzz_bus_device_path(FuzzInput *in, const char *const *fixed, size_t n) {
+        size_t i = fuzz_pick(in, n + 1);
+        _cleanup_free_ char *raw = NULL;
+        GString *p;
+
+        if (i < n)
+                return g_strdup(fixed[i]);
+        raw = fuzz_string(in);
+        p = g_string_new("/org/bluez/hci0/dev_");
+        for (const char *c = raw; *c; c++)
+                g_string_append_c(p, g_ascii_isalnum(*c) || *c == '_' ? *c : '_');
+        return g_string_free(p, false);
+}

@@ -13,6 +13,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "fuzz-input.h"
+
 #define FUZZ_BLUEZ_OWNER ":1.1"
 #define FUZZ_STRANGER    ":1.99"
 
@@ -40,6 +42,12 @@ void fuzz_bus_settle(FuzzBus *b);
 /* raw made a string D-Bus carries: valid UTF-8 without the noncharacters sd-bus (and libdbus)
  * refuse (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF become U+FFFD). g_free() it. */
 char *fuzz_bus_text(const char *raw);
+/* A string from the input (fuzz_string()) made one D-Bus carries (fuzz_bus_text()). g_free() it. */
+char *fuzz_bus_string(FuzzInput *in);
+/* A device object path from the input: one of fixed[0..n), or (as often as each of them) one
+ * under /org/bluez/hci0/dev_ of an arbitrary string, its characters outside [A-Za-z0-9_] made
+ * '_'. g_free() it. */
+char *fuzz_bus_device_path(FuzzInput *in, const char *const *fixed, size_t n);
 /* Send m (built on b->peer) from `sender`; method calls expect a reply (counted). Returns the
  * message's cookie (>0) or <0. */
 int64_t fuzz_bus_send(FuzzBus *b, sd_bus_message *m, const char *sender);

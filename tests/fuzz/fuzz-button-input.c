@@ -6,24 +6,19 @@
  * from a record that is not an EV_KEY press or release of the configured key; no edge is
  * stamped in the future; with no debouncing, every such key record that changes the level is
  * an edge, in order. */
-#include <fcntl.h>
 #include <linux/input.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib.h>
 #include <systemd/sd-event.h>
 
 #include "button-input.h"
 #include "fuzz-check.h"
+#include "fuzz-fifo.h"
 #include "fuzz-input.h"
 #include "macro.h"
 #include "time-util.h"
-
-static char *fifo_path;
 
 typedef struct State {
         bool level; /* as the edges say */
@@ -56,31 +51,10 @@ static void on_reset(void *userdata) {
         s->level = false;
 }
 
-static void remove_fifo(void) {
-        if (fifo_path) {
-                (void) unlink(fifo_path);
-                char *dir = g_path_get_dirname(fifo_path);
-                (void) rmdir(dir);
-                g_free(dir);
-        }
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        char *dir = g_dir_make_tmp("pairgate-fuzz-XXXXXX", NULL);
-
-        fuzz_quiet();
-        fuzz_assert(dir, "no temporary directory");
-        fifo_path = g_build_filename(dir, "event0", NULL);
-        fuzz_assert(mkfifo(fifo_path, 0600) == 0, "mkfifo: %m");
-        g_free(dir);
-        atexit(remove_fifo);
+        fuzz_fifo_init();
         return 0;
-}
-
-static void run(sd_event *e) {
-        while (sd_event_run(e, 0) > 0)
-                ;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -93,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned debounce = fuzz_bool(&in) ? 0 : fuzz_u8(&in);
         size_t chunk = 1 + fuzz_u8(&in) % sizeof(struct input_event) * 3;
         ButtonInputConfig config = { .kind = BUTTON_SOURCE_INPUT,
-                                     .device = fifo_path,
+                                     .device = fuzz_fifo_path(),
                                      .key = key,
                                      .debounce_ms = debounce };
         _cleanup_close_ int writer = -EBADF;
@@ -108,8 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_assert(button_input_new(&b, e, &config, &cb, &s) >= 0, "button_input_new");
         fuzz_assert(button_input_start(b) >= 0, "button_input_start");
         fuzz_assert(s.opened && button_input_is_open(b), "the FIFO did not open");
-        writer = open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        fuzz_assert(writer >= 0, "opening the FIFO for writing: %m");
+        writer = fuzz_fifo_open_writer();
 
         /* What the decoder must make of the whole records, without debouncing: key records of
          * the configured key that change the level, except between SYN_DROPPED (which forgets
@@ -130,20 +103,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
         }
         /* Written in chunks, read between them: records split over reads. */
-        for (size_t off = 0; off < in.size; off += chunk) {
-                size_t n = MIN(chunk, in.size - off);
-                fuzz_assert(write(writer, in.data + off, n) == (ssize_t) n, "write: %m");
-                run(e);
-        }
+        fuzz_fifo_feed(writer, e, in.data, in.size, chunk);
         fuzz_assert(s.edges <= s.key_changes, "%u edges from %u key changes", s.edges,
                     s.key_changes);
         if (expect_exact)
                 fuzz_assert(s.edges == s.key_changes, "%u edges from %u key changes", s.edges,
                             s.key_changes);
         /* The writer goes away: the input is lost, and the press in progress forgotten. */
-        closep(&writer);
-        writer = -EBADF;
-        run(e);
+        fuzz_fifo_close_writer(&writer, e);
         /* (It may be open again already: the node is still there, and the reopen timer of
          * 250 ms can pass on a loaded machine.) */
         fuzz_assert(s.lost > 0, "the writer left and the input was not lost");

@@ -13,19 +13,12 @@
 
 #include <glib.h>
 
-#include "agent.h"
-#include "audit.h"
-#include "bluez-owner.h"
-#include "bluez.h"
-#include "chain.h"
-#include "config.h"
 #include "control-names.h"
 #include "control.h"
-#include "device-cache.h"
 #include "device-history.h"
-#include "fuzz-bus.h"
 #include "fuzz-check.h"
 #include "fuzz-input.h"
+#include "fuzz-stack.h"
 #include "macro.h"
 
 #define ROUTES(r)                                                                          \
@@ -55,41 +48,30 @@ static const char *const control_sigs[] = { "", "t", "t", "tu", "ts", "", "u", "
 static const char *const wrong_sigs[] = { "", "s", "u", "t", "tt", "ts", "tu", "us", "as", "v" };
 
 typedef struct Call {
-        char method[32];
+        FuzzCall call; /* first: the stack's part */
         bool agent1, valid;
         uint64_t request_id; /* Agent1: the id pairgated gives it (ids count from 1) */
         uint32_t passkey;
         const char *pin_arg; /* points into pin below */
         char pin[64];
         uint32_t seconds;
-        bool answered, error;
+        bool error;
         bool stranger;
 } Call;
 
 typedef struct State {
         FuzzInput *in;
-        FuzzBus *bus;
-        Config *config;
-        PolicySet *policies;
-        BluezOwner *owner;
-        DeviceCache *cache;
-        Bluez *bluez;
-        Agent *agent;
+        FuzzStack *stack;
         DeviceHistory *history;
         Control *control;
-        GHashTable *calls; /* cookie -> Call* */
         uint64_t next_request_id;
 } State;
-
-static void on_audit(const AuditRecord *rec, const char *line, void *userdata) {
-        fuzz_assert_clean(line, SIZE_MAX, "audit line");
-}
 
 static Call *agent_call_with_id(State *s, uint64_t id) {
         GHashTableIter it;
         void *v;
 
-        g_hash_table_iter_init(&it, s->calls);
+        g_hash_table_iter_init(&it, s->stack->calls);
         while (g_hash_table_iter_next(&it, NULL, &v)) {
                 Call *c = v;
                 if (c->agent1 && c->request_id == id)
@@ -108,17 +90,13 @@ static bool pin_ok(const char *pin) {
         return n >= 1 && n <= 16;
 }
 
-static void on_reply(sd_bus_message *reply, uint64_t cookie, void *userdata) {
-        State *s = userdata;
-        Call *c = g_hash_table_lookup(s->calls, &cookie);
+static void on_reply(FuzzCall *fc, sd_bus_message *reply, void *userdata) {
+        Call *c = (Call *) fc;
         const sd_bus_error *e = sd_bus_message_get_error(reply);
 
-        fuzz_assert(c, "a reply to no call");
-        fuzz_assert(!c->answered, "%s answered twice", c->method);
-        c->answered = true;
         c->error = e != NULL;
         fuzz_assert(e || c->agent1 || !c->stranger || !c->valid,
-                    "%s of a caller without credentials succeeded", c->method);
+                    "%s of a caller without credentials succeeded", c->call.method);
         if (!e || c->agent1)
                 return;
         {
@@ -136,28 +114,16 @@ static void on_reply(sd_bus_message *reply, uint64_t cookie, void *userdata) {
                 fuzz_assert(!c->stranger || !c->valid ||
                                     streq(e->name, CONTROL_ERROR_ACCESS_DENIED),
                             "a caller without credentials got %s", e->name);
-                fuzz_assert(known, "%s answered with %s (%s)", c->method, e->name, e->message);
+                fuzz_assert(known, "%s answered with %s (%s)", c->call.method, e->name, e->message);
         }
         if (!c->valid)
                 return;
-        if (!c->stranger && streq(c->method, "EnterPinCode") && !pin_ok(c->pin))
+        if (!c->stranger && streq(c->call.method, "EnterPinCode") && !pin_ok(c->pin))
                 fuzz_assert(streq(e->name, CONTROL_ERROR_INVALID_ARGS), "PIN \"%s\": %s", c->pin,
                             e->name);
-        if (!c->stranger && streq(c->method, "EnterPasskey") && c->passkey > 999999)
+        if (!c->stranger && streq(c->call.method, "EnterPasskey") && c->passkey > 999999)
                 fuzz_assert(streq(e->name, CONTROL_ERROR_INVALID_ARGS), "passkey %u: %s",
                             c->passkey, e->name);
-}
-
-static int on_call(FuzzBus *b, sd_bus_message *call, void *userdata) {
-        return 0; /* RegisterAgent, RequestName, GetManagedObjects, ...: an empty answer */
-}
-
-static void on_owner_changed(BluezOwner *o, const char *new_owner, void *userdata) {
-        State *s = userdata;
-
-        if (new_owner)
-                (void) device_cache_reset(s->cache);
-        bluez_owner_changed(s->bluez);
 }
 
 static void on_request_held(Agent *a, Request *r, void *userdata) {
@@ -229,29 +195,19 @@ static int append_args(State *s, sd_bus_message *m, const char *sig, Call *c) {
         return r;
 }
 
-static void send_call(State *s, sd_bus_message *m, Call *c, const char *sender) {
-        int64_t cookie = fuzz_bus_send(s->bus, m, sender);
-        uint64_t *key;
-
-        fuzz_assert(cookie > 0, "sending %s", c->method);
-        key = g_new(uint64_t, 1);
-        *key = (uint64_t) cookie;
-        g_hash_table_insert(s->calls, key, c);
-}
-
 static void agent_call(State *s) {
         size_t mi = fuzz_pick(s->in, ELEMENTSOF(agent_methods));
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Call *c = g_new0(Call, 1);
 
-        g_strlcpy(c->method, agent_methods[mi], sizeof c->method);
+        c->call.method = agent_methods[mi];
         c->agent1 = c->valid = true;
-        fuzz_assert(sd_bus_message_new_method_call(s->bus->peer, &m, NULL, AGENT_OBJECT_PATH,
+        fuzz_assert(sd_bus_message_new_method_call(s->stack->bus->peer, &m, NULL, AGENT_OBJECT_PATH,
                                                    AGENT_INTERFACE, agent_methods[mi]) >= 0,
                     "new call");
         fuzz_assert(append_args(s, m, agent_sigs[mi], c) >= 0, "arguments");
-        c->request_id = streq(c->method, "Cancel") ? 0 : ++s->next_request_id;
-        send_call(s, m, c, FUZZ_BLUEZ_OWNER);
+        c->request_id = streq(c->call.method, "Cancel") ? 0 : ++s->next_request_id;
+        fuzz_stack_send(s->stack, m, FUZZ_BLUEZ_OWNER, &c->call);
 }
 
 static void control_call(State *s) {
@@ -263,29 +219,31 @@ static void control_call(State *s) {
         Call *c = g_new0(Call, 1), *held = NULL;
         bool was_open = false;
 
-        g_strlcpy(c->method, control_methods[mi], sizeof c->method);
+        c->call.method = control_methods[mi];
         c->valid = streq(sig, control_sigs[mi]);
-        fuzz_assert(sd_bus_message_new_method_call(s->bus->peer, &m, NULL, CONTROL_OBJECT_PATH,
-                                                   CONTROL_INTERFACE, control_methods[mi]) >= 0,
+        fuzz_assert(sd_bus_message_new_method_call(s->stack->bus->peer, &m, NULL,
+                                                   CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
+                                                   control_methods[mi]) >= 0,
                     "new call");
         fuzz_assert(append_args(s, m, sig, c) >= 0, "arguments");
         if (c->valid && (mi >= 1 && mi <= 4)) {
                 held = agent_call_with_id(s, c->request_id);
-                was_open = held && !held->answered;
+                was_open = held && !held->call.answered;
         }
         /* No sender: the caller is the socket's peer, root. A sender: its credentials are
          * asked of a bus there is not, so access is refused (the refusal path). */
         c->stranger = fuzz_pick(s->in, 4) == 0;
-        send_call(s, m, c, c->stranger ? FUZZ_STRANGER : NULL);
-        fuzz_bus_settle(s->bus);
-        fuzz_assert(c->answered, "%s not answered at once", c->method);
+        fuzz_stack_send(s->stack, m, c->stranger ? FUZZ_STRANGER : NULL, &c->call);
+        fuzz_bus_settle(s->stack->bus);
+        fuzz_assert(c->call.answered, "%s not answered at once", c->call.method);
         if (c->valid && (mi == 1 || mi == 2) && !c->error)
-                fuzz_assert(was_open && held->answered,
-                            "%s of request %" G_GUINT64_FORMAT " succeeded, its call %s", c->method,
-                            c->request_id, !was_open ? "was not held" : "is still held");
+                fuzz_assert(was_open && held->call.answered,
+                            "%s of request %" G_GUINT64_FORMAT " succeeded, its call %s",
+                            c->call.method, c->request_id,
+                            !was_open ? "was not held" : "is still held");
         if (c->valid && mi == 1 && !c->error)
-                fuzz_assert(!held->error || streq(held->method, "Cancel"),
-                            "an approved %s was refused", held->method);
+                fuzz_assert(!held->error || streq(held->call.method, "Cancel"),
+                            "an approved %s was refused", held->call.method);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -296,77 +254,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static const AgentCallbacks agent_cb = { .request_held = on_request_held,
-                                                 .request_ended = on_request_ended,
-                                                 .decided = on_decided };
+        static const FuzzStackCallbacks cb = { .reply = on_reply,
+                                               .request_held = on_request_held,
+                                               .request_ended = on_request_ended,
+                                               .decided = on_decided };
         FuzzInput in = FUZZ_INPUT(data, size);
         State s = { .in = &in };
-        _cleanup_free_ char *error = NULL;
-        PolicyEnv env;
+        FuzzStack *st;
         ControlEnv cenv;
-        GHashTableIter it;
-        void *v;
 
-        s.calls = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-        fuzz_assert(config_load_string(configs[fuzz_pick(&in, ELEMENTSOF(configs))], "fuzz.conf",
-                                       &s.config, &error) >= 0,
-                    "config: %s", error);
-        fuzz_bus_new(&s.bus, on_call, on_reply, &s);
-        audit_set_sink(on_audit, &s);
-        fuzz_assert(bluez_owner_new(&s.owner, s.bus->daemon, on_owner_changed, &s) >= 0, "owner");
-        fuzz_assert(device_cache_new(&s.cache, s.bus->daemon, s.owner) >= 0, "cache");
-        env = (PolicyEnv){ .event = s.bus->event,
-                           .bus = s.bus->daemon,
-                           .bluez_owner = s.owner,
-                           .devices = s.cache,
-                           .config_path = s.config->path };
-        fuzz_assert(policy_set_new(&s.policies, s.config, &env, &error) >= 0, "policies: %s",
-                    error);
-        fuzz_assert(bluez_new(&s.bluez, s.bus->daemon, s.bus->event, s.owner, AGENT_OBJECT_PATH,
-                              s.config->capability, NULL, &s) >= 0,
-                    "bluez");
-        fuzz_assert(agent_new(&s.agent, s.bus->daemon, s.bus->event, s.bluez, s.owner, s.cache,
-                              &agent_cb, &s) >= 0,
-                    "agent");
-        agent_set_config(s.agent, s.config, s.policies);
+        fuzz_stack_new(&s.stack, configs[fuzz_pick(&in, ELEMENTSOF(configs))], &cb, &s);
+        st = s.stack;
         s.history = device_history_new(64);
-        cenv = (ControlEnv){ .bus = s.bus->daemon,
-                             .event = s.bus->event,
-                             .agent = s.agent,
-                             .bluez = s.bluez,
-                             .owner = s.owner,
-                             .cache = s.cache,
+        cenv = (ControlEnv){ .bus = st->bus->daemon,
+                             .event = st->bus->event,
+                             .agent = st->agent,
+                             .bluez = st->bluez,
+                             .owner = st->owner,
+                             .cache = st->cache,
                              .history = s.history,
-                             .config_path = s.config->path };
+                             .config_path = st->config->path };
         fuzz_assert(control_new(&s.control, &cenv) >= 0, "control");
-        control_set_config(s.control, s.config, NULL);
-        fuzz_assert(bluez_owner_start(s.owner) >= 0, "owner start");
-        fuzz_bus_settle(s.bus);
+        control_set_config(s.control, st->config, NULL);
+        fuzz_stack_start(st);
 
         for (int i = 0; i < 48 && !fuzz_input_empty(&in); i++) {
                 if (fuzz_pick(&in, 3) == 0)
                         agent_call(&s);
                 else
                         control_call(&s);
-                fuzz_bus_settle(s.bus);
+                fuzz_bus_settle(st->bus);
         }
         s.control = control_free(s.control); /* as daemon_free(): the agent's last calls see none */
-        agent_free(s.agent);
-        fuzz_bus_settle(s.bus);
-        fuzz_assert(s.bus->replies == s.bus->calls_sent, "%u calls, %u answers", s.bus->calls_sent,
-                    s.bus->replies);
-        g_hash_table_iter_init(&it, s.calls);
-        while (g_hash_table_iter_next(&it, NULL, &v))
-                fuzz_assert(((Call *) v)->answered, "%s never answered", ((Call *) v)->method);
-
-        audit_set_sink(NULL, NULL);
+        fuzz_stack_stop(st);
+        fuzz_stack_free(st);
         device_history_free(s.history);
-        policy_set_unref(s.policies);
-        bluez_free(s.bluez);
-        device_cache_free(s.cache);
-        bluez_owner_free(s.owner);
-        fuzz_bus_free(s.bus);
-        config_free(s.config);
-        g_hash_table_unref(s.calls);
         return 0;
 }

@@ -92,23 +92,11 @@ static void set_str(char **field, const char *v) {
 /* ---- building messages from the input ---------------------------------------------------- */
 
 static char *fuzz_path(State *s) {
-        size_t i = fuzz_pick(s->in, ELEMENTSOF(fixed_paths) + 1);
-        _cleanup_free_ char *raw = NULL;
-        GString *p;
-
-        if (i < ELEMENTSOF(fixed_paths))
-                return g_strdup(fixed_paths[i]);
-        raw = fuzz_string(s->in);
-        p = g_string_new("/org/bluez/hci0/dev_");
-        for (const char *c = raw; *c; c++)
-                g_string_append_c(p, g_ascii_isalnum(*c) || *c == '_' ? *c : '_');
-        return g_string_free(p, false);
+        return fuzz_bus_device_path(s->in, fixed_paths, ELEMENTSOF(fixed_paths));
 }
 
 static char *fuzz_text(State *s) {
-        _cleanup_free_ char *raw = fuzz_string(s->in);
-
-        return fuzz_bus_text(raw); /* D-Bus strings are UTF-8; any code point goes */
+        return fuzz_bus_string(s->in); /* D-Bus strings are UTF-8; any code point goes */
 }
 
 static const char *fuzz_key(State *s, char **owned) {

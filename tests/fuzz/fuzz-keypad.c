@@ -6,25 +6,20 @@
  * future; the buffer holds only ASCII digits, at most max of them, and does what a model of
  * the documented rules says for every key (digit, full, delete, submit with 1..max digits,
  * empty, refuse, ignored); the value is the first six digits. */
-#include <fcntl.h>
 #include <linux/input.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <glib.h>
 #include <systemd/sd-event.h>
 
 #include "button-input.h"
 #include "fuzz-check.h"
+#include "fuzz-fifo.h"
 #include "fuzz-input.h"
 #include "keypad-buffer.h"
 #include "macro.h"
 #include "time-util.h"
-
-static char *fifo_path;
 
 typedef struct State {
         KeypadBuffer buffer;
@@ -112,31 +107,10 @@ static void on_edge(bool pressed, uint64_t usec, void *userdata) {
         fuzz_fail(__FILE__, __LINE__, "an edge in keys mode");
 }
 
-static void remove_fifo(void) {
-        if (fifo_path) {
-                char *dir = g_path_get_dirname(fifo_path);
-                (void) unlink(fifo_path);
-                (void) rmdir(dir);
-                g_free(dir);
-        }
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-        char *dir = g_dir_make_tmp("pairgate-fuzz-XXXXXX", NULL);
-
-        fuzz_quiet();
-        fuzz_assert(dir, "no temporary directory");
-        fifo_path = g_build_filename(dir, "event0", NULL);
-        fuzz_assert(mkfifo(fifo_path, 0600) == 0, "mkfifo: %m");
-        g_free(dir);
-        atexit(remove_fifo);
+        fuzz_fifo_init();
         return 0;
-}
-
-static void run(sd_event *e) {
-        while (sd_event_run(e, 0) > 0)
-                ;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -148,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n_keys = 0;
         const unsigned *keys = keypad_keys(&n_keys);
         ButtonInputConfig config = { .kind = BUTTON_SOURCE_INPUT,
-                                     .device = fifo_path,
+                                     .device = fuzz_fifo_path(),
                                      .keys = keys,
                                      .n_keys = n_keys,
                                      .label = "keypad" };
@@ -183,17 +157,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_assert(sd_event_new(&e) >= 0, "sd_event_new");
         fuzz_assert(button_input_new(&b, e, &config, &cb, &s) >= 0, "button_input_new");
         fuzz_assert(button_input_start(b) >= 0 && button_input_is_open(b), "the FIFO did not open");
-        writer = open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-        fuzz_assert(writer >= 0, "opening the FIFO for writing: %m");
-        for (size_t off = 0; off < in.size; off += chunk) {
-                size_t n = MIN(chunk, in.size - off);
-                fuzz_assert(write(writer, in.data + off, n) == (ssize_t) n, "write: %m");
-                run(e);
-        }
+        writer = fuzz_fifo_open_writer();
+        fuzz_fifo_feed(writer, e, in.data, in.size, chunk);
         fuzz_assert(s.seen == s.codes->len, "%zu key presses of %u", s.seen, s.codes->len);
-        closep(&writer);
-        writer = -EBADF;
-        run(e);
+        fuzz_fifo_close_writer(&writer, e);
         button_input_free(b);
         sd_event_unref(e);
         keypad_buffer_clear(&s.buffer);
