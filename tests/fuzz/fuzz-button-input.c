@@ -53,6 +53,7 @@ static void on_reset(void *userdata) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        fuzz_quiet();
         fuzz_fifo_init();
         return 0;
 }

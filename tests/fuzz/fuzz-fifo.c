@@ -25,7 +25,6 @@ static void remove_fifo(void) {
 void fuzz_fifo_init(void) {
         char *dir = g_dir_make_tmp("pairgate-fuzz-XXXXXX", NULL);
 
-        fuzz_quiet();
         fuzz_assert(dir, "no temporary directory");
         fifo_path = g_build_filename(dir, "event0", NULL);
         fuzz_assert(mkfifo(fifo_path, 0600) == 0, "mkfifo: %m");
@@ -44,7 +43,7 @@ int fuzz_fifo_open_writer(void) {
         return fd;
 }
 
-void fuzz_fifo_run(sd_event *e) {
+static void run(sd_event *e) {
         while (sd_event_run(e, 0) > 0)
                 ;
 }
@@ -53,12 +52,12 @@ void fuzz_fifo_feed(int writer, sd_event *e, const uint8_t *data, size_t size, s
         for (size_t off = 0; off < size; off += chunk) {
                 size_t n = MIN(chunk, size - off);
                 fuzz_assert(write(writer, data + off, n) == (ssize_t) n, "write: %m");
-                fuzz_fifo_run(e);
+                run(e);
         }
 }
 
 void fuzz_fifo_close_writer(int *writer, sd_event *e) {
         closep(writer);
         *writer = -EBADF;
-        fuzz_fifo_run(e);
+        run(e);
 }

@@ -10,15 +10,14 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-/* Quiet logs and make the FIFO (from LLVMFuzzerInitialize); it is removed at exit. */
+/* Make the FIFO (once, from LLVMFuzzerInitialize); it is removed at exit. */
 void fuzz_fifo_init(void);
 /* The FIFO's path, for ButtonInputConfig.device. */
 const char *fuzz_fifo_path(void);
 /* Open the FIFO for writing (after the reader has opened it). */
 int fuzz_fifo_open_writer(void);
-/* Run e until it has nothing left to do now. */
-void fuzz_fifo_run(sd_event *e);
-/* Write data[0..size) to writer in pieces of chunk bytes (> 0), running e after each. */
+/* Write data[0..size) to writer in pieces of chunk bytes (> 0), running e after each until it
+ * has nothing left to do now. */
 void fuzz_fifo_feed(int writer, sd_event *e, const uint8_t *data, size_t size, size_t chunk);
 /* Close *writer (the device goes away) and run e. */
 void fuzz_fifo_close_writer(int *writer, sd_event *e);

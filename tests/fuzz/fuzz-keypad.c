@@ -109,6 +109,7 @@ static void on_edge(bool pressed, uint64_t usec, void *userdata) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
+        fuzz_quiet();
         fuzz_fifo_init();
         return 0;
 }
