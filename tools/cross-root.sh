@@ -112,7 +112,8 @@ esac
 # The emulator is this machine's (a static binary, bound into the root); apt here can install it
 # whatever the foreign architectures' lists do.
 host_qemu() {
-    command -v "$qemu" >/dev/null || "$top/tools/install-deps.sh" qemu
+    # (apt's messages to stderr: the caller reads the path from stdout)
+    command -v "$qemu" >/dev/null || "$top/tools/install-deps.sh" qemu >&2
     command -v "$qemu" || die "no $qemu on this machine (qemu-user-static)"
 }
 

@@ -166,36 +166,23 @@ static void notify(DeviceCache *c, const Device *d, bool removed) {
         }
 }
 
-/* a{sa{sv}} for object path: keep Device1's properties. */
-static int read_interfaces(DeviceCache *c, sd_bus_message *m, const char *path) {
-        int r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+/* One interface of object path (InterfacesAdded, GetManagedObjects): keep Device1's properties,
+ * note adapters. */
+static int on_interface(sd_bus_message *m, const char *path, const char *iface, void *userdata) {
+        DeviceCache *c = userdata;
 
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                const char *iface;
-                r = sd_bus_message_read(m, "s", &iface);
+        if (streq(iface, DEVICE_INTERFACE)) {
+                Device *d = device_get_or_add(c, path);
+                int r = read_properties(m, d);
+
                 if (r < 0)
                         return r;
-                if (streq(iface, DEVICE_INTERFACE)) {
-                        Device *d = device_get_or_add(c, path);
-                        r = read_properties(m, d);
-                        if (r >= 0)
-                                notify(c, d, false);
-                } else if (streq(iface, ADAPTER_INTERFACE)) {
-                        g_hash_table_add(c->adapters, g_strdup(path));
-                        r = sd_bus_message_skip(m, "a{sv}");
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+                notify(c, d, false);
+                return 1;
         }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (streq(iface, ADAPTER_INTERFACE))
+                g_hash_table_add(c->adapters, g_strdup(path));
+        return 0;
 }
 
 static int on_managed_objects(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -208,15 +195,7 @@ static int on_managed_objects(sd_bus_message *m, void *userdata, sd_bus_error *r
                             sd_bus_message_get_error(m)->message);
                 return 0;
         }
-        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
-                const char *path;
-                r = sd_bus_message_read(m, "o", &path);
-                if (r >= 0)
-                        r = read_interfaces(c, m, path);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-        }
+        r = bus_objects_walk(m, on_interface, c);
         if (r < 0)
                 log_warning("Malformed GetManagedObjects reply from org.bluez: %s", g_strerror(-r));
         log_debug("device cache: %u devices", g_hash_table_size(c->devices));
@@ -232,7 +211,7 @@ static int on_interfaces_added(sd_bus_message *m, void *userdata, sd_bus_error *
                 return 0;
         r = sd_bus_message_read(m, "o", &path);
         if (r >= 0)
-                r = read_interfaces(c, m, path);
+                r = bus_interfaces_walk(m, path, on_interface, c);
         if (r < 0)
                 log_debug("Malformed InterfacesAdded: %s", g_strerror(-r));
         return 0;

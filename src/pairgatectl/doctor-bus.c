@@ -84,41 +84,25 @@ static int device_prop(sd_bus_message *m, const char *key, void *userdata) {
         return 0;
 }
 
-/* One object of GetManagedObjects: a{sa{sv}} at the current position. */
-static int read_object(DoctorFacts *f, sd_bus_message *m, const char *path) {
+/* One interface of an object of GetManagedObjects: adapters and devices. */
+static int on_interface(sd_bus_message *m, const char *path, const char *iface, void *userdata) {
+        DoctorFacts *f = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                const char *iface;
+        if (streq(iface, "org.bluez.Adapter1")) {
+                AdapterFacts *a = g_new0(AdapterFacts, 1);
 
-                r = sd_bus_message_read(m, "s", &iface);
-                if (r < 0)
-                        return r;
-                if (streq(iface, "org.bluez.Adapter1")) {
-                        AdapterFacts *a = g_new0(AdapterFacts, 1);
+                a->path = g_strdup(path);
+                g_ptr_array_add(f->adapters, a);
+                r = bus_dict_walk(m, adapter_prop, a);
+        } else if (streq(iface, "org.bluez.Device1")) {
+                DeviceFacts *d = g_new0(DeviceFacts, 1);
 
-                        a->path = g_strdup(path);
-                        g_ptr_array_add(f->adapters, a);
-                        r = bus_dict_walk(m, adapter_prop, a);
-                } else if (streq(iface, "org.bluez.Device1")) {
-                        DeviceFacts *d = g_new0(DeviceFacts, 1);
-
-                        g_ptr_array_add(f->devices, d);
-                        r = bus_dict_walk(m, device_prop, d);
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+                g_ptr_array_add(f->devices, d);
+                r = bus_dict_walk(m, device_prop, d);
+        } else
+                return 0;
+        return r < 0 ? r : 1;
 }
 
 static int gather_bluez_objects(DoctorFacts *f, sd_bus *bus) {
@@ -130,23 +114,7 @@ static int gather_bluez_objects(DoctorFacts *f, sd_bus *bus) {
                                "GetManagedObjects", &e, &reply, "");
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *path;
-
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r < 0)
-                        return r;
-                r = read_object(f, reply, path);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        return r;
+        return bus_objects_walk(reply, on_interface, f);
 }
 
 static int status_prop(sd_bus_message *m, const char *key, void *userdata) {
