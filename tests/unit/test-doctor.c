@@ -104,6 +104,11 @@ static void test_btconf_unparsable_and_missing(void) {
         g_assert_false(m->exists);
         g_assert_null(m->parse_error);
         g_assert_cmpint(m->discoverable_timeout, ==, 180);
+        /* no Privacy at all is "off", a valid value (was: "unknown value (null)") */
+        g_assert_null(b->privacy);
+        g_assert_true(b->privacy_valid);
+        g_assert_null(m->privacy);
+        g_assert_true(m->privacy_valid);
 }
 
 /* ---- checks from hand-built facts ------------------------------------------------------- */
@@ -187,6 +192,17 @@ static void test_jw_repairing(void) {
         g_assert_cmpint(report_exit_status(rn), ==, 0);
         g_assert_cmpint(severity_of(ru, "just-works-repairing"), ==, SEVERITY_WARNING);
         g_assert_cmpint(report_exit_status(ru), ==, 1);
+}
+
+static void test_unparsable_main_conf(void) {
+        _cleanup_(doctor_facts_freep) DoctorFacts *f = facts("JustWorksRepairing = always\n", NULL);
+        _cleanup_(report_freep) Report *r = judge(f);
+
+        g_assert_nonnull(f->btconf->parse_error);
+        g_assert_cmpint(severity_of(r, "main-conf"), ==, SEVERITY_WARNING);
+        /* bluetoothd ignores the whole file: every option at its default, Privacy "off" */
+        g_assert_cmpint(severity_of(r, "privacy"), ==, SEVERITY_OK);
+        g_assert_cmpint(severity_of(r, "just-works-repairing"), ==, SEVERITY_INFO);
 }
 
 static void test_battery_loop(void) {
@@ -333,6 +349,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/doctor/btconf/unparsable-missing", test_btconf_unparsable_and_missing);
         g_test_add_func("/doctor/checks/clean", test_clean);
         g_test_add_func("/doctor/checks/jw-repairing", test_jw_repairing);
+        g_test_add_func("/doctor/checks/unparsable-main-conf", test_unparsable_main_conf);
         g_test_add_func("/doctor/checks/battery-loop", test_battery_loop);
         g_test_add_func("/doctor/checks/noio-bredr", test_noio_bredr);
         g_test_add_func("/doctor/checks/allowlist-bonds", test_allowlist_and_bonds);
