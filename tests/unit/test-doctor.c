@@ -205,6 +205,39 @@ static void test_unparsable_main_conf(void) {
         g_assert_cmpint(severity_of(r, "just-works-repairing"), ==, SEVERITY_INFO);
 }
 
+/* Printable: no C0/DEL byte, valid UTF-8 (what the escaping of main.conf's values promises). */
+static void assert_findings_printable(const Report *r) {
+        for (unsigned i = 0; i < report_count(r); i++) {
+                const Finding *x = report_get(r, i);
+
+                g_assert_true(g_utf8_validate(x->found, -1, NULL));
+                g_assert_true(g_utf8_validate(x->todo, -1, NULL));
+                for (const char *p = x->found; *p; p++)
+                        g_assert_true((unsigned char) *p >= 0x20 && *p != 0x7f);
+                for (const char *p = x->todo; *p; p++)
+                        g_assert_true((unsigned char) *p >= 0x20 && *p != 0x7f);
+        }
+}
+
+static void test_untrusted_values(void) {
+        /* GKeyFile unescapes \n and \t; raw ESC and invalid UTF-8 stay as written */
+        _cleanup_(doctor_facts_freep) DoctorFacts *f =
+                facts("[General]\nJustWorksRepairing = always\\nconfirm\nPrivacy = \\tdevice\n"
+                      "SecureConnections = \033[31monly\nAlwaysPairable = tr\300ue\n",
+                      NULL);
+        _cleanup_(doctor_facts_freep) DoctorFacts *p = facts("[General]\n[Gen\033eral\n", NULL);
+        _cleanup_(report_freep) Report *r = judge(f);
+        _cleanup_(report_freep) Report *rp = judge(p);
+
+        assert_findings_printable(r);
+        assert_findings_printable(rp);
+        g_assert_nonnull(
+                strstr(report_find(r, "just-works-repairing")->found, "\"always\\x0aconfirm\""));
+        g_assert_nonnull(strstr(report_find(r, "privacy")->found, "\"\\x09device\""));
+        g_assert_nonnull(strstr(report_find(r, "secure-connections")->found, "\\x1b[31monly"));
+        g_assert_nonnull(p->btconf->parse_error);
+}
+
 static void test_battery_loop(void) {
         static const struct {
                 const char *cmdline;
@@ -350,6 +383,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/doctor/checks/clean", test_clean);
         g_test_add_func("/doctor/checks/jw-repairing", test_jw_repairing);
         g_test_add_func("/doctor/checks/unparsable-main-conf", test_unparsable_main_conf);
+        g_test_add_func("/doctor/checks/untrusted-values", test_untrusted_values);
         g_test_add_func("/doctor/checks/battery-loop", test_battery_loop);
         g_test_add_func("/doctor/checks/noio-bredr", test_noio_bredr);
         g_test_add_func("/doctor/checks/allowlist-bonds", test_allowlist_and_bonds);
