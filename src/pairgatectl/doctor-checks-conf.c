@@ -34,9 +34,10 @@ bool facts_window_holds_closed(const DoctorFacts *f, bool *ret_configured) {
         return hold;
 }
 
-/* A value read from main.conf, for a finding: the file is written by people and by other tools'
- * install scripts, and GKeyFile turns "\n", "\t" and "\r" into those bytes. Printable UTF-8 is
- * kept (GLib's parse errors quote the line with U+201C/U+201D). g_free() it. */
+/* A value read from main.conf (or quoted from pairgate.conf in its error), for a finding: the
+ * files are written by people and by other tools' install scripts, GKeyFile turns "\n", "\t" and
+ * "\r" into those bytes, and the validators quote the value they refuse. Printable UTF-8 is kept
+ * (GLib's parse errors quote the line with U+201C/U+201D). g_free() it. */
 static char *conf_text(const char *s) {
         return text_escape(s ? s : "", SIZE_MAX, true);
 }
@@ -312,7 +313,7 @@ void check_pairgate_config(const DoctorFacts *f, Report *r) {
 
         if (!f->config) {
                 report_add(r, "pairgate-config", SEVERITY_CRITICAL,
-                           g_strdup_printf("%s", f->config_error ? f->config_error : "no config"),
+                           f->config_error ? conf_text(f->config_error) : g_strdup("no config"),
                            g_strdup("fix it (pairgated --check-config says the same); "
                                     "pairgated refuses to start on it, and a reload keeps the "
                                     "old one"));
@@ -327,7 +328,7 @@ void check_pairgate_config(const DoctorFacts *f, Report *r) {
                 /* The repairing warning is judged against main.conf above. */
                 if (strstr(*w, "JustWorksRepairing"))
                         continue;
-                report_add(r, "pairgate-config", SEVERITY_INFO, g_strdup(*w),
+                report_add(r, "pairgate-config", SEVERITY_INFO, conf_text(*w),
                            g_strdup("see pairgated --explain"));
         }
 }

@@ -238,6 +238,22 @@ static void test_untrusted_values(void) {
         g_assert_nonnull(p->btconf->parse_error);
 }
 
+static void test_untrusted_pairgate_config(void) {
+        _cleanup_(doctor_facts_freep) DoctorFacts *f = facts(CONFIRM, NULL);
+        _cleanup_(report_freep) Report *r = NULL;
+
+        /* the validator quotes the value it refuses */
+        f->config = config_free(f->config);
+        g_assert_cmpint(config_load_string("allowlist = { devices = [ \"00:11\033[2J\" ]; };\n",
+                                           "pairgate.conf", &f->config, &f->config_error),
+                        <, 0);
+        g_assert_nonnull(strchr(f->config_error, '\033'));
+        r = judge(f);
+        g_assert_cmpint(severity_of(r, "pairgate-config"), ==, SEVERITY_CRITICAL);
+        assert_findings_printable(r);
+        g_assert_nonnull(strstr(report_find(r, "pairgate-config")->found, "00:11\\x1b[2J"));
+}
+
 static void test_battery_loop(void) {
         static const struct {
                 const char *cmdline;
@@ -384,6 +400,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/doctor/checks/jw-repairing", test_jw_repairing);
         g_test_add_func("/doctor/checks/unparsable-main-conf", test_unparsable_main_conf);
         g_test_add_func("/doctor/checks/untrusted-values", test_untrusted_values);
+        g_test_add_func("/doctor/checks/untrusted-pairgate-config", test_untrusted_pairgate_config);
         g_test_add_func("/doctor/checks/battery-loop", test_battery_loop);
         g_test_add_func("/doctor/checks/noio-bredr", test_noio_bredr);
         g_test_add_func("/doctor/checks/allowlist-bonds", test_allowlist_and_bonds);
