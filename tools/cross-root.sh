@@ -72,9 +72,13 @@ case $root in
 esac
 [ -z "$cache" ] || { mkdir -p "$cache" && cache=$(cd "$cache" && pwd -P); }
 marker="$root/etc/pairgate-cross-root/$arch"
+# What the root gets (tools/install-deps.sh groups); the marker names them, so that a root made
+# by an older version of this script is completed.
+groups=(build deb cross-build cross-run)
+ready() { [ -f "$marker" ] && [ "$(head -n 1 "$marker")" = "groups: ${groups[*]}" ]; }
 
 if [ "$cmd" = ready ]; then
-    [ -f "$marker" ] && exit 0
+    ready && exit 0
     exit 1
 fi
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mounts): sudo $0"
@@ -167,7 +171,7 @@ write_sources() { # with_security
 }
 
 prepare() {
-    [ -f "$marker" ] && { say "the root $root is ready for $arch"; return 0; }
+    ready && { say "the root $root is ready for $arch"; return 0; }
     local t0 log
     t0=$(date +%s)
     if [ -z "$mirror" ]; then
@@ -189,7 +193,7 @@ prepare() {
         say "debootstrap: $(( $(date +%s) - t0 )) s"
     fi
     write_sources 1
-    local groups=(build deb cross-build) t1
+    local t1
     t1=$(date +%s)
     say "installing the $arch cross tools in the root (tools/install-deps.sh ${groups[*]}, CROSS_ARCHS=$arch)"
     if ! in_root -- env CROSS_ARCHS="$arch" "$top/tools/install-deps.sh" "${groups[@]}"; then
@@ -200,6 +204,7 @@ prepare() {
     fi
     mkdir -p "$(dirname "$marker")"
     {
+        echo "groups: ${groups[*]}"
         echo "prepared $(date -u +%FT%TZ) by tools/cross-root.sh"
         cat "$root/etc/apt/sources.list"
     } >"$marker"
@@ -227,7 +232,7 @@ deb)
     ;;
 check)
     [ ${#args[@]} -ge 1 ] || die "check needs OUT [NATIVE_JSON]"
-    [ -f "$marker" ] || die "the root $root is not prepared for $arch (tools/cross-root.sh --arch $arch prepare)"
+    ready || die "the root $root is not prepared for $arch (tools/cross-root.sh --arch $arch prepare)"
     out=${args[0]} native=${args[1]:-}
     mkdir -p "$out"
     out=$(cd "$out" && pwd -P)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Installs the Debian 12 / Raspberry Pi OS packages pairgate needs, by group, only when missing.
-# Usage: tools/install-deps.sh GROUP...   (build deb runtime test cross cross-build qemu e2e)
+# Usage: tools/install-deps.sh GROUP...   (build deb runtime test cross cross-build cross-run qemu cross-root e2e)
 set -eu
 
 build="gcc make cmake pkg-config libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev scdoc"
@@ -26,6 +26,11 @@ test="dbus python3 python3-dbus python3-gi python3-dbusmock systemd systemd-jour
 cross_archs=${CROSS_ARCHS:-arm64 armhf}
 cross_libs="libc6-dev libsystemd-dev libglib2.0-dev libconfig-dev libevdev-dev pkgconf"
 qemu="qemu-user-static"
+# What the cross-built unit tests run besides their programs (tests/cross/cross-check.sh): the fake
+# text-to-speech of test-speech (python3 with python3-gi). The test group has them too.
+cross_run="python3 python3-gi"
+# tools/cross-root.sh's build root (debootstrap), when this machine's apt cannot add an architecture
+cross_root="debootstrap"
 # (git: tools/build-deb.sh packages the files the checkout tracks)
 cross_build="git"
 for a in $cross_archs; do
@@ -42,13 +47,15 @@ for group in "$@"; do
         case "$group" in
         build) pkgs="$pkgs $build" ;;
         deb) pkgs="$pkgs $deb" ;;
-        cross) pkgs="$pkgs $cross_build $qemu" ;;
+        cross) pkgs="$pkgs $cross_build $qemu $cross_run" ;;
+        cross-run) pkgs="$pkgs $cross_run" ;;
         cross-build) pkgs="$pkgs $cross_build" ;;
         qemu) pkgs="$pkgs $qemu" ;;
+        cross-root) pkgs="$pkgs $cross_root" ;;
         runtime) pkgs="$pkgs $runtime" ;;
         test) pkgs="$pkgs $test" ;;
         e2e) ;; # tests/e2e/install-deps.sh, below
-        *) echo "install-deps: unknown group '$group' (build deb runtime test cross cross-build qemu e2e)" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group '$group' (build deb runtime test cross cross-build cross-run qemu cross-root e2e)" >&2; exit 2 ;;
         esac
 done
 

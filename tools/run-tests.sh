@@ -31,6 +31,8 @@ done
 mkdir -p build-test
 prep_pid=""
 if [ -n "$root_archs" ]; then
+    # (apt here before the background starts: nothing else may hold dpkg's lock meanwhile)
+    tools/install-deps.sh cross-root || echo "run-tests: debootstrap could not be installed (cross/* will say why)"
     echo "run-tests: preparing the build root for$root_archs in the background (log: build-test/cross-root.log)"
     (for a in $root_archs; do $sudo tools/cross-root.sh --arch "$a" prepare || echo "run-tests: no build root for $a"; done) \
         >build-test/cross-root.log 2>&1 &

@@ -88,6 +88,8 @@ printf '%s\n' "$qemu_cases" | while IFS='|' read -r p gargs; do
     if (cd "$out/tests/unit" && G_DEBUG=fatal-criticals G_SLICE=always-malloc \
         timeout 300 "$qemu_bin" "./$p" --tap $gargs >"$out/$p.tap" 2>&1); then
         echo "ok   $arch: unit/$p passes under $qemu ($(grep '^ok ' "$out/$p.tap" | grep -vc '# SKIP') cases run; $gargs)"
+        # the cases it skipped, with the reason (tools/run-tests.sh lists them)
+        grep '# SKIP' "$out/$p.tap" | sed "s|^|     $arch: unit/$p: |" || true
     else
         tail -n 20 "$out/$p.tap"
         echo "FAIL: $arch: unit/$p under $qemu"
