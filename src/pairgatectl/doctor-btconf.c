@@ -81,6 +81,7 @@ static BtConf *btconf_new(const char *path) {
         c->path = g_strdup(path);
         c->jw_repairing = JW_REPAIRING_NEVER;
         c->discoverable_timeout = 180; /* main.c DEFAULT_DISCOVERABLE_TIMEOUT */
+        c->privacy_valid = true;       /* unset: "off" */
         c->reverse_service_discovery = true;
         c->gatt_client = -1;
         c->wrong_type = g_new0(char *, 1);

@@ -9,6 +9,7 @@
 #include "doctor-checks-internal.h"
 #include "explain.h"
 #include "macro.h"
+#include "text-escape.h"
 #include "window.h"
 
 #define GATT_CLIENT_OPTION_VERSION 574 /* [GATT] Client appeared in 5.74 */
@@ -33,7 +34,17 @@ bool facts_window_holds_closed(const DoctorFacts *f, bool *ret_configured) {
         return hold;
 }
 
+/* A value read from main.conf (or quoted from pairgate.conf in its error), for a finding: the
+ * files are written by people and by other tools' install scripts, GKeyFile turns "\n", "\t" and
+ * "\r" into those bytes, and the validators quote the value they refuse. Printable UTF-8 is kept
+ * (GLib's parse errors quote the line with U+201C/U+201D). g_free() it. */
+static char *conf_text(const char *s) {
+        return text_escape(s ? s : "", SIZE_MAX, true);
+}
+
 static void check_jw_repairing(const BtConf *b, Report *r) {
+        g_autofree char *raw = conf_text(b->jw_repairing_raw);
+
         /* device.c device_confirm_passkey: for a Just Works request (confirm_hint) from a device
          * that is already paired, "never" answers no and "always" answers yes without calling
          * any agent; "confirm" goes on to the agent's RequestAuthorization. main.c
@@ -42,7 +53,7 @@ static void check_jw_repairing(const BtConf *b, Report *r) {
                 report_add(r, "just-works-repairing", SEVERITY_WARNING,
                            g_strdup_printf("JustWorksRepairing has the unknown value \"%s\", "
                                            "which bluetoothd treats as \"never\"",
-                                           b->jw_repairing_raw),
+                                           raw),
                            g_strdup("write JustWorksRepairing = confirm in [General] (no "
                                     "comment on the same line)"));
         else if (b->jw_repairing == JW_REPAIRING_ALWAYS)
@@ -127,12 +138,13 @@ static void check_pairable_options(const DoctorFacts *f, const BtConf *b, Report
 
 static void check_privacy_and_sc(const DoctorFacts *f, const BtConf *b, Report *r) {
         int v = bluez_version_number(f->bluetoothd_version);
+        g_autofree char *privacy = conf_text(b->privacy), *sc = conf_text(b->secure_connections);
 
         if (!b->privacy_valid)
                 report_add(r, "privacy", SEVERITY_WARNING,
                            g_strdup_printf("Privacy has the unknown value \"%s\": bluetoothd "
                                            "uses \"off\"",
-                                           b->privacy),
+                                           privacy),
                            g_strdup("use off, network (on), device, limited-network or "
                                     "limited-device"));
         else if (b->privacy && !streq(b->privacy, "off"))
@@ -140,7 +152,7 @@ static void check_privacy_and_sc(const DoctorFacts *f, const BtConf *b, Report *
                            g_strdup_printf("Privacy = %s: this speaker advertises LE with "
                                            "changing random addresses; phones find it by name, "
                                            "bonds are unaffected",
-                                           b->privacy),
+                                           privacy),
                            NULL);
         else
                 report_add(r, "privacy", SEVERITY_OK,
@@ -157,7 +169,7 @@ static void check_privacy_and_sc(const DoctorFacts *f, const BtConf *b, Report *
                 report_add(r, "secure-connections", SEVERITY_INFO,
                            g_strdup_printf("SecureConnections = %s is ignored by bluetoothd %s "
                                            "(the option exists from 5.67)",
-                                           b->secure_connections, f->bluetoothd_version),
+                                           sc, f->bluetoothd_version),
                            g_strdup("remove it, or upgrade BlueZ if you need it"));
         else if (streq(b->secure_connections, "off"))
                 report_add(r, "secure-connections", SEVERITY_WARNING,
@@ -173,14 +185,16 @@ static void check_privacy_and_sc(const DoctorFacts *f, const BtConf *b, Report *
                            NULL);
         else
                 report_add(r, "secure-connections", SEVERITY_OK,
-                           g_strdup_printf("SecureConnections = %s", b->secure_connections), NULL);
+                           g_strdup_printf("SecureConnections = %s", sc), NULL);
 }
 
 void check_main_conf(const DoctorFacts *f, Report *r) {
         const BtConf *b = f->btconf;
+        g_autofree char *parse_error = NULL;
 
         if (!b)
                 return;
+        parse_error = conf_text(b->parse_error);
         if (!b->exists)
                 report_add(r, "main-conf", SEVERITY_INFO,
                            g_strdup_printf("%s does not exist: bluetoothd runs on its defaults",
@@ -190,18 +204,21 @@ void check_main_conf(const DoctorFacts *f, Report *r) {
                 report_add(r, "main-conf", SEVERITY_WARNING,
                            g_strdup_printf("%s does not parse (%s): bluetoothd ignores all of it "
                                            "and runs on its defaults",
-                                           b->path, b->parse_error),
+                                           b->path, parse_error),
                            g_strdup("fix the syntax (\"[Group]\" lines and \"Key = value\" "
                                     "lines only; comments on their own lines)"));
         else
                 report_add(r, "main-conf", SEVERITY_OK, g_strdup_printf("%s read", b->path), NULL);
-        for (char **w = b->wrong_type; w && *w; w++)
+        for (char **w = b->wrong_type; w && *w; w++) {
+                g_autofree char *entry = conf_text(*w);
+
                 report_add(r, "main-conf", SEVERITY_WARNING,
                            g_strdup_printf("%s: not a valid value for this option, bluetoothd "
                                            "uses the default",
-                                           *w),
+                                           entry),
                            g_strdup("write a plain number or true/false, with no comment on "
                                     "the same line"));
+        }
         check_jw_repairing(b, r);
         check_pairable_options(f, b, r);
         check_privacy_and_sc(f, b, r);
@@ -296,7 +313,7 @@ void check_pairgate_config(const DoctorFacts *f, Report *r) {
 
         if (!f->config) {
                 report_add(r, "pairgate-config", SEVERITY_CRITICAL,
-                           g_strdup_printf("%s", f->config_error ? f->config_error : "no config"),
+                           f->config_error ? conf_text(f->config_error) : g_strdup("no config"),
                            g_strdup("fix it (pairgated --check-config says the same); "
                                     "pairgated refuses to start on it, and a reload keeps the "
                                     "old one"));
@@ -311,7 +328,7 @@ void check_pairgate_config(const DoctorFacts *f, Report *r) {
                 /* The repairing warning is judged against main.conf above. */
                 if (strstr(*w, "JustWorksRepairing"))
                         continue;
-                report_add(r, "pairgate-config", SEVERITY_INFO, g_strdup(*w),
+                report_add(r, "pairgate-config", SEVERITY_INFO, conf_text(*w),
                            g_strdup("see pairgated --explain"));
         }
 }

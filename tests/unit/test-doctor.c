@@ -104,6 +104,11 @@ static void test_btconf_unparsable_and_missing(void) {
         g_assert_false(m->exists);
         g_assert_null(m->parse_error);
         g_assert_cmpint(m->discoverable_timeout, ==, 180);
+        /* no Privacy at all is "off", a valid value (was: "unknown value (null)") */
+        g_assert_null(b->privacy);
+        g_assert_true(b->privacy_valid);
+        g_assert_null(m->privacy);
+        g_assert_true(m->privacy_valid);
 }
 
 /* ---- checks from hand-built facts ------------------------------------------------------- */
@@ -187,6 +192,66 @@ static void test_jw_repairing(void) {
         g_assert_cmpint(report_exit_status(rn), ==, 0);
         g_assert_cmpint(severity_of(ru, "just-works-repairing"), ==, SEVERITY_WARNING);
         g_assert_cmpint(report_exit_status(ru), ==, 1);
+}
+
+static void test_unparsable_main_conf(void) {
+        _cleanup_(doctor_facts_freep) DoctorFacts *f = facts("JustWorksRepairing = always\n", NULL);
+        _cleanup_(report_freep) Report *r = judge(f);
+
+        g_assert_nonnull(f->btconf->parse_error);
+        g_assert_cmpint(severity_of(r, "main-conf"), ==, SEVERITY_WARNING);
+        /* bluetoothd ignores the whole file: every option at its default, Privacy "off" */
+        g_assert_cmpint(severity_of(r, "privacy"), ==, SEVERITY_OK);
+        g_assert_cmpint(severity_of(r, "just-works-repairing"), ==, SEVERITY_INFO);
+}
+
+/* Printable: no C0/DEL byte, valid UTF-8 (what the escaping of main.conf's values promises). */
+static void assert_findings_printable(const Report *r) {
+        for (unsigned i = 0; i < report_count(r); i++) {
+                const Finding *x = report_get(r, i);
+
+                g_assert_true(g_utf8_validate(x->found, -1, NULL));
+                g_assert_true(g_utf8_validate(x->todo, -1, NULL));
+                for (const char *p = x->found; *p; p++)
+                        g_assert_true((unsigned char) *p >= 0x20 && *p != 0x7f);
+                for (const char *p = x->todo; *p; p++)
+                        g_assert_true((unsigned char) *p >= 0x20 && *p != 0x7f);
+        }
+}
+
+static void test_untrusted_values(void) {
+        /* GKeyFile unescapes \n and \t; raw ESC and invalid UTF-8 stay as written */
+        _cleanup_(doctor_facts_freep) DoctorFacts *f =
+                facts("[General]\nJustWorksRepairing = always\\nconfirm\nPrivacy = \\tdevice\n"
+                      "SecureConnections = \033[31monly\nAlwaysPairable = tr\300ue\n",
+                      NULL);
+        _cleanup_(doctor_facts_freep) DoctorFacts *p = facts("[General]\n[Gen\033eral\n", NULL);
+        _cleanup_(report_freep) Report *r = judge(f);
+        _cleanup_(report_freep) Report *rp = judge(p);
+
+        assert_findings_printable(r);
+        assert_findings_printable(rp);
+        g_assert_nonnull(
+                strstr(report_find(r, "just-works-repairing")->found, "\"always\\x0aconfirm\""));
+        g_assert_nonnull(strstr(report_find(r, "privacy")->found, "\"\\x09device\""));
+        g_assert_nonnull(strstr(report_find(r, "secure-connections")->found, "\\x1b[31monly"));
+        g_assert_nonnull(p->btconf->parse_error);
+}
+
+static void test_untrusted_pairgate_config(void) {
+        _cleanup_(doctor_facts_freep) DoctorFacts *f = facts(CONFIRM, NULL);
+        _cleanup_(report_freep) Report *r = NULL;
+
+        /* the validator quotes the value it refuses */
+        f->config = config_free(f->config);
+        g_assert_cmpint(config_load_string("allowlist = { devices = [ \"00:11\033[2J\" ]; };\n",
+                                           "pairgate.conf", &f->config, &f->config_error),
+                        <, 0);
+        g_assert_nonnull(strchr(f->config_error, '\033'));
+        r = judge(f);
+        g_assert_cmpint(severity_of(r, "pairgate-config"), ==, SEVERITY_CRITICAL);
+        assert_findings_printable(r);
+        g_assert_nonnull(strstr(report_find(r, "pairgate-config")->found, "00:11\\x1b[2J"));
 }
 
 static void test_battery_loop(void) {
@@ -333,6 +398,9 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/doctor/btconf/unparsable-missing", test_btconf_unparsable_and_missing);
         g_test_add_func("/doctor/checks/clean", test_clean);
         g_test_add_func("/doctor/checks/jw-repairing", test_jw_repairing);
+        g_test_add_func("/doctor/checks/unparsable-main-conf", test_unparsable_main_conf);
+        g_test_add_func("/doctor/checks/untrusted-values", test_untrusted_values);
+        g_test_add_func("/doctor/checks/untrusted-pairgate-config", test_untrusted_pairgate_config);
         g_test_add_func("/doctor/checks/battery-loop", test_battery_loop);
         g_test_add_func("/doctor/checks/noio-bredr", test_noio_bredr);
         g_test_add_func("/doctor/checks/allowlist-bonds", test_allowlist_and_bonds);
