@@ -9,6 +9,7 @@
 #include "macro.h"
 #include "policy.h"
 #include "settings.h"
+#include "text-escape.h"
 
 static const char *const top_level_keys[] = { "capability",       "request_timeout", "max_pending",
                                               "trust_on_approve", "routes",          "limits" };
@@ -281,8 +282,19 @@ static int config_load(const char *path_or_label, bool from_file, const char *te
                 *ret_error = NULL;
         c->path = g_strdup(path_or_label);
         r = load(c, from_file, text, ret_error);
-        if (r < 0)
+        if (r < 0) {
+                /* The validators quote the value they refuse, as the file has it: the message
+                 * goes to a terminal (--check-config, pairgatectl doctor) and the journal with
+                 * its controls and invalid UTF-8 as \xNN. */
+                if (ret_error && *ret_error) {
+                        char *safe = text_sanitize(*ret_error); /* (malloc: g_free is free) */
+                        if (safe) {
+                                g_free(*ret_error);
+                                *ret_error = safe;
+                        }
+                }
                 return r;
+        }
         *ret = TAKE_PTR(c);
         return 0;
 }

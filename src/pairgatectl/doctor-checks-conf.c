@@ -34,12 +34,17 @@ bool facts_window_holds_closed(const DoctorFacts *f, bool *ret_configured) {
         return hold;
 }
 
-/* A value read from main.conf (or quoted from pairgate.conf in its error), for a finding: the
- * files are written by people and by other tools' install scripts, GKeyFile turns "\n", "\t" and
- * "\r" into those bytes, and the validators quote the value they refuse. Printable UTF-8 is kept
- * (GLib's parse errors quote the line with U+201C/U+201D). g_free() it. */
+/* A value read from main.conf, for a finding: the file is written by people and by other tools'
+ * install scripts, and GKeyFile turns "\n", "\t" and "\r" into those bytes. Printable UTF-8 is
+ * kept (GLib's parse errors quote the line with U+201C/U+201D). g_free() it. */
 static char *conf_text(const char *s) {
         return text_escape(s ? s : "", SIZE_MAX, true);
+}
+
+/* pairgate.conf's error and warnings: messages that may quote a value of the file. The error is
+ * made safe by config_load already; text_sanitize() keeps their quotes readable. g_free() it. */
+static char *config_text(const char *s) {
+        return text_sanitize(s ? s : "");
 }
 
 static void check_jw_repairing(const BtConf *b, Report *r) {
@@ -313,7 +318,7 @@ void check_pairgate_config(const DoctorFacts *f, Report *r) {
 
         if (!f->config) {
                 report_add(r, "pairgate-config", SEVERITY_CRITICAL,
-                           f->config_error ? conf_text(f->config_error) : g_strdup("no config"),
+                           f->config_error ? config_text(f->config_error) : g_strdup("no config"),
                            g_strdup("fix it (pairgated --check-config says the same); "
                                     "pairgated refuses to start on it, and a reload keeps the "
                                     "old one"));
@@ -328,7 +333,7 @@ void check_pairgate_config(const DoctorFacts *f, Report *r) {
                 /* The repairing warning is judged against main.conf above. */
                 if (strstr(*w, "JustWorksRepairing"))
                         continue;
-                report_add(r, "pairgate-config", SEVERITY_INFO, conf_text(*w),
+                report_add(r, "pairgate-config", SEVERITY_INFO, config_text(*w),
                            g_strdup("see pairgated --explain"));
         }
 }

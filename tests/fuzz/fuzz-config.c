@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The configuration loader and validator as `pairgated --check-config` runs it (every policy's
  * section validated, then the warnings), and `--explain` in both forms, on arbitrary libconfig
- * text. Properties: either a Config or a "file:line"-prefixed error, never both or neither; an
+ * text. Properties: either a Config or a "file:line"-prefixed error (clean text: valid UTF-8,
+ * no control byte, whatever the file quotes), never both or neither; an
  * accepted Config holds only values in range and routes of known, distinct policies; loading is
  * deterministic; --explain writes a valid UTF-8 table, and one valid JSON object. */
 #include <stdint.h>
@@ -91,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_assert(!c, "a Config with an error");
                 fuzz_assert(error && g_str_has_prefix(error, LABEL ":"),
                             "error without \"file:line:\": %s", error ? error : "(none)");
+                fuzz_assert_clean(error, SIZE_MAX, "the configuration error");
         } else {
                 fuzz_assert(c && !error, "success without a Config, or with an error");
                 check_valid(c);

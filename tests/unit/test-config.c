@@ -153,6 +153,15 @@ static void test_errors(void) {
                    "policy 'button' needs a 'button = { ... };' section");
 }
 
+/* A refused value is quoted in the error as the file has it: controls, invalid UTF-8 and
+ * characters that reorder text come out as \xNN (the error reaches a terminal and the journal);
+ * quotes and printable UTF-8 stay. */
+static void test_error_escaped(void) {
+        load_fails("allowlist = {\n  devices = [ \"00:11\033[2J\xff\xe2\x80\xae\" ];\n};\n", 2,
+                   "'00:11\\x1b[2J\\xff\\xe2\\x80\\xae' is not a Bluetooth address");
+        load_fails("routes = {\n  RequestConfirmation = \"allowlist\";\n};\n", 2, "[ \"...\" ]");
+}
+
 static void test_limits(void) {
         Config *c = load_ok("");
 
@@ -231,6 +240,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/config/full", test_full);
         g_test_add_func("/config/shipped-file", test_shipped_file);
         g_test_add_func("/config/errors", test_errors);
+        g_test_add_func("/config/error-escaped", test_error_escaped);
         g_test_add_func("/config/operator", test_operator);
         g_test_add_func("/config/file-errors", test_file_errors);
         g_test_add_func("/config/limits", test_limits);

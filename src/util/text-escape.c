@@ -55,7 +55,8 @@ bool text_unsafe_codepoint(uint32_t cp) {
                (cp >= 0xe0000 && cp <= 0xe007f);                            /* tags */
 }
 
-char *text_escape(const char *s, size_t len, bool utf8) {
+/* quotes: escape '"' and '\\' too (text_escape), or keep them (text_sanitize). */
+static char *escape(const char *s, size_t len, bool utf8, bool quotes) {
         size_t n = len == SIZE_MAX ? (s ? strlen(s) : 0) : len, o = 0;
         char *out;
 
@@ -68,7 +69,7 @@ char *text_escape(const char *s, size_t len, bool utf8) {
                 uint32_t cp;
                 size_t k;
 
-                if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+                if (c >= 0x20 && c < 0x7f && (!quotes || (c != '\\' && c != '"'))) {
                         out[o++] = (char) c;
                         i++;
                         continue;
@@ -85,6 +86,14 @@ char *text_escape(const char *s, size_t len, bool utf8) {
         }
         out[o] = '\0';
         return out;
+}
+
+char *text_escape(const char *s, size_t len, bool utf8) {
+        return escape(s, len, utf8, true);
+}
+
+char *text_sanitize(const char *s) {
+        return escape(s, SIZE_MAX, true, false);
 }
 
 bool text_locale_is_utf8(void) {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Escaping untrusted strings (device names, journal fields) for a terminal: what pairgatectl
- * prints never carries a raw control byte, an invalid UTF-8 sequence or a character that moves
- * the cursor or reorders the text. */
+/* Escaping untrusted strings (device names, journal fields, values quoted from a configuration
+ * file) for a terminal: what pairgatectl prints, and pairgated's configuration errors, never
+ * carry a raw control byte, an invalid UTF-8 sequence or a character that moves the cursor or
+ * reorders the text. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,6 +16,12 @@
  * isolates, zero-width characters, line or paragraph separators, noncharacters). len: the
  * bytes of s, or SIZE_MAX when NUL-terminated. Returns a new string, NULL on OOM. */
 char *text_escape(const char *s, size_t len, bool utf8);
+
+/* The same for a message that quotes such a string (a configuration error): only what a terminal
+ * must not get raw is written as \xNN (controls, invalid UTF-8, the characters of
+ * text_unsafe_codepoint()); '"' and '\\' stay as they are, so the message reads as written.
+ * Returns a new string, NULL on OOM. */
+char *text_sanitize(const char *s);
 
 /* A valid character that must not reach a terminal raw: C0 and C1 controls, DEL, bidirectional
  * marks, embeddings, overrides and isolates, zero-width and invisible formatting characters,
