@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "ctl-args.h"
 #include "ctl-bus.h"
 #include "macro.h"
@@ -56,16 +58,6 @@ int ctl_check_pin(const char *s) {
         return 0;
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int ctl_parse_address(const char *s, char ret[static 18]) {
         static const char hex[] = "0123456789ABCDEF";
 
@@ -78,7 +70,7 @@ int ctl_parse_address(const char *s, char ret[static 18]) {
                         ret[i] = ':';
                         continue;
                 }
-                int v = hexval(s[i]);
+                int v = g_ascii_xdigit_value(s[i]);
                 if (v < 0)
                         return -EINVAL;
                 ret[i] = hex[v];

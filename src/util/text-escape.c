@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "text-escape.h"
 
 size_t text_utf8_decode(const char *s, size_t len, uint32_t *ret_cp) {
@@ -102,23 +104,14 @@ bool text_locale_is_utf8(void) {
         return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
-static int hexdigit(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 size_t text_unescape_hex(char *out, const char *s, size_t len) {
         size_t o = 0;
 
         for (size_t i = 0; i < len; i++) {
                 int hi, lo;
                 if (s[i] == '\\' && i + 3 < len && s[i + 1] == 'x' &&
-                    (hi = hexdigit(s[i + 2])) >= 0 && (lo = hexdigit(s[i + 3])) >= 0) {
+                    (hi = g_ascii_xdigit_value(s[i + 2])) >= 0 &&
+                    (lo = g_ascii_xdigit_value(s[i + 3])) >= 0) {
                         out[o++] = (char) (hi * 16 + lo);
                         i += 3;
                         continue;
