@@ -178,6 +178,13 @@ prepare() {
         mirror=$(dr_host_mirror || true)
         mirror=${mirror:-http://deb.debian.org/debian}
     fi
+    # debootstrap removes its working directory at its end: one left there is an interrupted
+    # run (no network, a killed CI job), which is made again rather than used half-done
+    if [ -d "$root/debootstrap" ]; then
+        say "$root is an interrupted debootstrap: made again"
+        dr_release "$root" cross-root || die "cannot unmount everything under $root"
+        rm -rf --one-file-system "$root"
+    fi
     if [ ! -x "$root/usr/bin/apt-get" ]; then
         dr_need_debootstrap || die "cannot install debootstrap"
         [ ! -e "$root" ] || [ -z "$(ls -A "$root")" ] || die "$root exists and is not a root made here (remove it)"
